@@ -1,0 +1,26 @@
+namespace Qmp.Machine;
+
+/// <summary>What the command line or config file says about one machine. Plain data, no validation.</summary>
+public sealed record MachineConfig
+{
+    /// <summary>The <c>-name</c>; null when none was given (query-name then returns <c>{}</c>).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The <c>-uuid</c>; all zeroes by default, as in QEMU.</summary>
+    public Guid Uuid { get; init; } = Guid.Empty;
+
+    /// <summary>The board type (<c>-machine TYPE</c>), resolved from aliases.</summary>
+    public string MachineType { get; init; } = MachineTypes.Default.Name;
+
+    /// <summary>Guest RAM in bytes (<c>-m</c>); QEMU's default is 128 MiB.</summary>
+    public long RamSize { get; init; } = 128L * 1024 * 1024;
+
+    /// <summary>Number of vCPUs (<c>-smp</c>).</summary>
+    public int Cpus { get; init; } = 1;
+
+    /// <summary><c>-S</c>: start in prelaunch and wait for <c>cont</c>.</summary>
+    public bool StartPaused { get; init; }
+
+    /// <summary><c>-no-shutdown</c>: a guest poweroff stops the machine instead of ending the process.</summary>
+    public bool NoShutdown { get; init; }
+}
