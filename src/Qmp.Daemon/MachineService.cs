@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Qmp.Commands;
+using Qmp.Machine;
+using Qmp.Monitor;
+using Qmp.Monitor.Transports;
+
+namespace Qmp.Daemon;
+
+/// <summary>
+/// One machine inside the daemon: its translator thread, its command table and its monitors.
+/// Start-up listens on every monitor before the guest starts; stopping emits SHUTDOWN (for a
+/// signal), lets the monitors flush, then ends the machine thread.
+/// </summary>
+internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime lifetime, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+{
+    private readonly ILogger _logger = loggers.CreateLogger($"Qmp.Machine[{spec.Config.Name ?? "machine"}]");
+    private readonly List<QmpMonitor> _monitors = [];
+    private Machine.Machine? _machine;
+
+    /// <summary>The running machine (after start).</summary>
+    public Machine.Machine? Machine => _machine;
+
+    public IReadOnlyList<QmpMonitor> Monitors => _monitors;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var machine = new Machine.Machine(spec.Config, loggers.CreateLogger<Machine.Machine>());
+        var events = new QmpEventBroadcaster();
+        machine.AddObserver(new MachineEventBridge(events));
+        var commands = MachineCommandSet.Create(machine);
+        _machine = machine;
+
+        foreach (var monitorSpec in spec.Monitors)
+        {
+            var monitor = new QmpMonitor(monitorSpec.Chardev.Id, CreateEndpoint(monitorSpec.Chardev), commands,
+                new QmpMonitorOptions { Pretty = monitorSpec.Pretty }, QmpdVersion.Info, loggers.CreateLogger<QmpMonitor>());
+            _monitors.Add(monitor);
+            events.Add(monitor);
+            machine.Chardevs.Add(new Chardev(monitorSpec.Chardev.Id, () => monitor.ChardevFilename) { FrontendOpen = true });
+            var waitForClient = monitorSpec.Chardev.Server && monitorSpec.Chardev.Wait;
+            try
+            {
+                await monitor.StartAsync(waitForClient, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            {
+                throw new IOException($"-chardev {monitorSpec.Chardev.Id}: {e.Message}", e);
+            }
+            _logger.LogInformation("QMP monitor {Label} on {Address}", monitor.Label, monitor.Endpoint.Describe(null).Replace("disconnected:", "", StringComparison.Ordinal));
+        }
+
+        machine.Start();
+        _logger.LogInformation("Machine {Name} ({Type}, {Ram} MiB) started {State}", spec.Config.Name ?? "(unnamed)", spec.Config.MachineType,
+            spec.Config.RamSize >> 20, spec.Config.StartPaused ? "paused (-S)" : "running");
+        _ = machine.ExitRequested.ContinueWith(t =>
+        {
+            _logger.LogInformation("Machine {Name} asks to exit ({Cause})", spec.Config.Name, t.Result);
+            lifetime.StopApplication();
+        }, TaskScheduler.Default);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_machine is { } machine)
+        {
+            if (!machine.ExitRequested.IsCompleted)
+            {
+                // Stopping for any reason other than the machine's own request is a host signal.
+                await machine.ShutdownAsync(ShutdownCause.HostSignal, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            await Task.WhenAll(_monitors.Select(m => m.StopAsync(cancellationToken))).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await machine.TerminateAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var monitor in _monitors)
+            await monitor.DisposeAsync().ConfigureAwait(false);
+        _monitors.Clear();
+    }
+
+    private static QmpEndpoint CreateEndpoint(ChardevSpec chardev) => chardev switch
+    {
+        { Backend: "stdio" } => new StdioEndpoint(),
+        { Server: true, Path: { } path } => SocketServerEndpoint.Unix(path),
+        { Server: true, Fd: { } fd } => SocketServerEndpoint.FromFd(fd),
+        { Server: true, Port: { } port } => SocketServerEndpoint.Tcp(chardev.Host ?? "127.0.0.1", port),
+        { Path: { } path } => SocketClientEndpoint.Unix(path),
+        { Fd: { } fd } => SocketClientEndpoint.FromFd(fd),
+        { Port: { } port } => SocketClientEndpoint.Tcp(chardev.Host ?? "127.0.0.1", port),
+        _ => throw new CommandLineException("-chardev", $"chardev '{chardev.Id}' has no address"),
+    };
+}

@@ -1,0 +1,307 @@
+using System.Globalization;
+using System.Text.Json;
+using Qmp.Machine;
+
+namespace Qmp.Daemon;
+
+/// <summary>
+/// Parses the QEMU-style command line for one machine (and <c>--config FILE</c> for several).
+/// Every error names the option; nothing unknown is silently ignored.
+/// </summary>
+internal static class QemuCommandLine
+{
+    /// <summary>Where the default machine listens when qmpd runs with no arguments.</summary>
+    public const string DefaultUnixPath = "qmp.sock";
+
+    public const int DefaultTcpPort = 4444;
+
+    public static DaemonOptions Parse(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0)
+            return Default();
+        if (args[0] == "--config")
+        {
+            if (args.Count != 2)
+                throw new CommandLineException("--config", "takes one file and no other options");
+            return ParseConfig(args[1]);
+        }
+        var machine = ParseMachine(args, out var global);
+        return global with { Machines = [machine] };
+    }
+
+    private static DaemonOptions Default() => new()
+    {
+        IsDefault = true,
+        Machines =
+        [
+            new MachineSpec(new MachineConfig { Name = "demo" },
+            [
+                new MonitorSpec(new ChardevSpec { Id = "compat_monitor0", Backend = "socket", Path = DefaultUnixPath, Server = true, Wait = false }, false),
+                new MonitorSpec(new ChardevSpec { Id = "compat_monitor1", Backend = "socket", Host = "127.0.0.1", Port = DefaultTcpPort, Server = true, Wait = false }, false),
+            ]),
+        ],
+    };
+
+    /// <summary>
+    /// A config file: <c>{"pidfile": ..., "log": ..., "machines": [{"args": ["-name", "vm1", ...]}, ...]}</c>,
+    /// each machine described with the same options as the command line.
+    /// </summary>
+    private static DaemonOptions ParseConfig(string path)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            throw new CommandLineException("--config", $"cannot read '{path}': {e.Message}");
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("machines", out var machines) || machines.ValueKind != JsonValueKind.Array || machines.GetArrayLength() == 0)
+                throw new CommandLineException("--config", $"'{path}' must be an object with a non-empty 'machines' array");
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.Name is not ("machines" or "pidfile" or "log"))
+                    throw new CommandLineException("--config", $"'{path}': unknown member '{property.Name}'");
+            }
+            var specs = new List<MachineSpec>();
+            foreach (var entry in machines.EnumerateArray())
+            {
+                if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("args", out var argsElement) || argsElement.ValueKind != JsonValueKind.Array)
+                    throw new CommandLineException("--config", $"'{path}': each machine needs an 'args' array");
+                var machineArgs = argsElement.EnumerateArray().Select(a => a.GetString() ?? "").ToList();
+                var spec = ParseMachine(machineArgs, out var global);
+                if (global.PidFile is not null || global.Daemonize || global.LogFile is not null)
+                    throw new CommandLineException("--config", "-pidfile, -daemonize and -D belong to the daemon, not to a machine");
+                specs.Add(spec);
+            }
+            var names = specs.Select(s => s.Config.Name).Where(n => n is not null).ToList();
+            if (names.Distinct().Count() != names.Count)
+                throw new CommandLineException("--config", "machine names must be unique");
+            return new DaemonOptions
+            {
+                Machines = specs,
+                PidFile = root.TryGetProperty("pidfile", out var pid) ? pid.GetString() : null,
+                LogFile = root.TryGetProperty("log", out var log) ? log.GetString() : null,
+            };
+        }
+    }
+
+    private static MachineSpec ParseMachine(IReadOnlyList<string> args, out DaemonOptions global)
+    {
+        var config = new MachineConfig();
+        var chardevs = new Dictionary<string, ChardevSpec>(StringComparer.Ordinal);
+        var monitors = new List<(string ChardevId, bool Pretty, string Option)>();
+        string? pidFile = null, logFile = null;
+        var daemonize = false;
+        var qmpCount = 0;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var option = args[i];
+            // QEMU accepts "--opt" for "-opt".
+            var name = option.StartsWith("--", StringComparison.Ordinal) ? option[1..] : option;
+            string Value() => i + 1 < args.Count ? args[++i] : throw new CommandLineException(option, "requires an argument");
+            switch (name)
+            {
+                case "-name":
+                    config = config with { Name = ParseName(option, Value()) };
+                    break;
+                case "-uuid":
+                    var uuidText = Value();
+                    config = config with { Uuid = Guid.TryParseExact(uuidText, "D", out var uuid) ? uuid : throw new CommandLineException(option, $"Fail to parse UUID string. Wrong format: {uuidText}") };
+                    break;
+                case "-m":
+                    config = config with { RamSize = ParseMemory(option, Value()) };
+                    break;
+                case "-smp":
+                    config = config with { Cpus = ParseSmp(option, Value()) };
+                    break;
+                case "-machine" or "-M":
+                    config = config with { MachineType = ParseMachineType(option, Value()) };
+                    break;
+                case "-S":
+                    config = config with { StartPaused = true };
+                    break;
+                case "-no-shutdown":
+                    config = config with { NoShutdown = true };
+                    break;
+                case "-nodefaults" or "-no-user-config":
+                    // qmpd creates no default devices and reads no user config; nothing to turn off.
+                    break;
+                case "-display":
+                    if (Value() != "none")
+                        throw new CommandLineException(option, "qmpd is headless: only 'none' is supported");
+                    break;
+                case "-daemonize":
+                    daemonize = true;
+                    break;
+                case "-pidfile":
+                    pidFile = Value();
+                    break;
+                case "-D":
+                    logFile = Value();
+                    break;
+                case "-qmp" or "-qmp-pretty":
+                    var chardev = ParseQmpShorthand(option, Value(), $"compat_monitor{qmpCount++}");
+                    chardevs[chardev.Id] = chardev;
+                    monitors.Add((chardev.Id, name == "-qmp-pretty", option));
+                    break;
+                case "-chardev":
+                    var spec = ParseChardev(option, Value());
+                    if (!chardevs.TryAdd(spec.Id, spec))
+                        throw new CommandLineException(option, $"attempt to add duplicate property '{spec.Id}' to object (type 'container')");
+                    break;
+                case "-mon":
+                    var mon = OptionString.Parse(option, Value(), allowHead: false);
+                    var id = mon.Get("chardev") ?? throw new CommandLineException(option, "Parameter 'chardev' is missing");
+                    var mode = mon.Get("mode") ?? "readline";
+                    if (mode != "control")
+                        throw new CommandLineException(option, $"mode '{mode}' is not supported: qmpd has QMP monitors only (mode=control)");
+                    var pretty = mon.GetBool("pretty", false);
+                    mon.CheckAllUsed();
+                    monitors.Add((id, pretty, option));
+                    break;
+                default:
+                    throw new CommandLineException(option, "invalid option");
+            }
+        }
+        var monitorSpecs = new List<MonitorSpec>();
+        foreach (var (id, pretty, option) in monitors)
+        {
+            if (!chardevs.TryGetValue(id, out var chardev))
+                throw new CommandLineException(option, $"chardev \"{id}\" not found");
+            monitorSpecs.Add(new MonitorSpec(chardev, pretty));
+        }
+        if (monitorSpecs.Count(m => m.Chardev.Backend == "stdio") > 1)
+            throw new CommandLineException("-qmp", "only one monitor may use stdio");
+        global = new DaemonOptions { Machines = [], PidFile = pidFile, LogFile = logFile, Daemonize = daemonize };
+        if (daemonize && monitorSpecs.Any(m => m.Chardev.Backend == "stdio"))
+            throw new CommandLineException("-daemonize", "-nographic, -qmp stdio and -serial stdio cannot be used with -daemonize");
+        return new MachineSpec(config, monitorSpecs);
+    }
+
+    private static string ParseName(string option, string text)
+    {
+        if (!text.Contains('=', StringComparison.Ordinal))
+            return text;
+        var parsed = OptionString.Parse(option, text, allowHead: true);
+        var guest = parsed.Get("guest") ?? parsed.Head ?? throw new CommandLineException(option, "Parameter 'guest' is missing");
+        parsed.GetBool("debug-threads", false);
+        parsed.Get("process");
+        parsed.CheckAllUsed();
+        return guest;
+    }
+
+    private static long ParseMemory(string option, string text)
+    {
+        var parsed = OptionString.Parse(option, text);
+        var size = parsed.Get("size") ?? parsed.Head ?? throw new CommandLineException(option, "missing 'size' option value");
+        parsed.CheckAllUsed();
+        // A bare number means MiB, as in QEMU.
+        var suffix = char.IsLetter(size[^1]) ? char.ToUpperInvariant(size[^1]) : 'M';
+        var digits = char.IsLetter(size[^1]) ? size[..^1] : size;
+        var shift = suffix switch { 'B' => 0, 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => -1 };
+        if (shift < 0 || !double.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount) || amount <= 0)
+            throw new CommandLineException(option, $"invalid ram size: {size}");
+        return (long)(amount * (1L << shift));
+    }
+
+    private static int ParseSmp(string option, string text)
+    {
+        var parsed = OptionString.Parse(option, text);
+        var cpus = parsed.Get("cpus") ?? parsed.Head ?? "1";
+        foreach (var key in new[] { "sockets", "cores", "threads", "maxcpus", "dies", "clusters" })
+            parsed.GetInt(key);
+        parsed.CheckAllUsed();
+        if (!int.TryParse(cpus, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+            throw new CommandLineException(option, $"Invalid SMP CPUs {cpus}");
+        return n;
+    }
+
+    private static string ParseMachineType(string option, string text)
+    {
+        var parsed = OptionString.Parse(option, text);
+        var typeName = parsed.Get("type") ?? parsed.Head ?? MachineTypes.Default.Name;
+        // Properties management layers always pass and that change nothing for qmpd's boards.
+        parsed.Get("accel");
+        parsed.Get("usb");
+        parsed.Get("dump-guest-core");
+        parsed.CheckAllUsed();
+        var type = MachineTypes.Find(typeName)
+            ?? throw new CommandLineException(option, $"unsupported machine type '{typeName}'\nUse -machine help to list supported machines");
+        return type.Name;
+    }
+
+    private static ChardevSpec ParseQmpShorthand(string option, string text, string id)
+    {
+        if (text == "stdio")
+            return new ChardevSpec { Id = id, Backend = "stdio" };
+        var colon = text.IndexOf(':');
+        if (colon < 0)
+            throw new CommandLineException(option, $"'{text}' is not a valid char driver");
+        var kind = text[..colon];
+        var rest = OptionString.Parse(option, text[(colon + 1)..]);
+        ChardevSpec spec;
+        switch (kind)
+        {
+            case "unix":
+                spec = new ChardevSpec { Id = id, Backend = "socket", Path = rest.Head ?? throw new CommandLineException(option, "unix: needs a path") };
+                break;
+            case "tcp":
+                var address = rest.Head ?? "";
+                var portColon = address.LastIndexOf(':');
+                if (portColon < 0 || !int.TryParse(address[(portColon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+                    throw new CommandLineException(option, $"tcp: needs HOST:PORT, got '{address}'");
+                spec = new ChardevSpec { Id = id, Backend = "socket", Host = address[..portColon], Port = port };
+                break;
+            default:
+                throw new CommandLineException(option, $"'{kind}' is not a valid char driver");
+        }
+        spec = spec with { Server = rest.GetBool("server", false), Wait = !rest.GetBool("nowait", false) && rest.GetBool("wait", true) };
+        rest.CheckAllUsed();
+        return spec;
+    }
+
+    private static ChardevSpec ParseChardev(string option, string text)
+    {
+        var parsed = OptionString.Parse(option, text);
+        var id = parsed.Get("id") ?? throw new CommandLineException(option, "Parameter 'id' is missing");
+        var backend = parsed.Head ?? throw new CommandLineException(option, "chardev: no backend given");
+        ChardevSpec spec;
+        switch (backend)
+        {
+            case "stdio":
+                parsed.Get("signal");
+                spec = new ChardevSpec { Id = id, Backend = "stdio" };
+                break;
+            case "socket":
+                var path = parsed.Get("path");
+                var host = parsed.Get("host");
+                var port = parsed.GetInt("port");
+                var fd = parsed.GetInt("fd");
+                if (new[] { path is not null, host is not null || port is not null, fd is not null }.Count(b => b) != 1)
+                    throw new CommandLineException(option, "chardev: socket needs exactly one of 'path', 'host'+'port' or 'fd'");
+                if ((host is not null || port is not null) && port is null)
+                    throw new CommandLineException(option, "chardev: socket: 'port' is missing");
+                spec = new ChardevSpec
+                {
+                    Id = id,
+                    Backend = "socket",
+                    Path = path,
+                    Host = host ?? (port is null ? null : "127.0.0.1"),
+                    Port = port,
+                    Fd = fd,
+                    Server = parsed.GetBool("server", false),
+                    Wait = !parsed.GetBool("nowait", false) && parsed.GetBool("wait", true),
+                };
+                break;
+            default:
+                throw new CommandLineException(option, $"'{backend}' is not a valid char driver");
+        }
+        parsed.CheckAllUsed();
+        return spec;
+    }
+}
