@@ -8,7 +8,7 @@ namespace Qmp.Schema;
 /// <summary>
 /// Information about a character device.
 /// </summary>
-public sealed partial class ChardevInfo
+public sealed partial class ChardevInfo : IQapiType<ChardevInfo>
 {
     /// <summary>
     /// <c>label</c>: the label of the character device
@@ -37,6 +37,9 @@ public sealed partial class ChardevInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static ChardevInfo Read(JsonNode? node) => FromJson(node);
 
     internal static ChardevInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {

@@ -8,7 +8,7 @@ namespace Qmp.Schema;
 /// <summary>
 /// Arguments of <c>qmp_capabilities</c>.
 /// </summary>
-public sealed partial class QmpCapabilitiesArguments
+public sealed partial class QmpCapabilitiesArguments : IQapiType<QmpCapabilitiesArguments>
 {
     /// <summary>
     /// <c>enable</c> (optional)
@@ -27,6 +27,9 @@ public sealed partial class QmpCapabilitiesArguments
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static QmpCapabilitiesArguments Read(JsonNode? node) => FromJson(node);
 
     internal static QmpCapabilitiesArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -86,7 +89,7 @@ public static class QMPCapabilityWire
 /// <summary>
 /// A three-part version number.
 /// </summary>
-public sealed partial class VersionTriple
+public sealed partial class VersionTriple : IQapiType<VersionTriple>
 {
     /// <summary>
     /// <c>major</c>: The major version number.
@@ -115,6 +118,9 @@ public sealed partial class VersionTriple
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static VersionTriple Read(JsonNode? node) => FromJson(node);
 
     internal static VersionTriple ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -154,7 +160,7 @@ public sealed partial class VersionTriple
 /// A description of QEMU's version.  qmpd reports the QEMU level whose QMP
 /// surface it provides in @qemu and its own version in @package.
 /// </summary>
-public sealed partial class VersionInfo
+public sealed partial class VersionInfo : IQapiType<VersionInfo>
 {
     /// <summary>
     /// <c>qemu</c>: The version of QEMU whose QMP interface is emulated.
@@ -178,6 +184,9 @@ public sealed partial class VersionInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static VersionInfo Read(JsonNode? node) => FromJson(node);
 
     internal static VersionInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -212,7 +221,7 @@ public sealed partial class VersionInfo
 /// <summary>
 /// Information about a QMP command
 /// </summary>
-public sealed partial class CommandInfo
+public sealed partial class CommandInfo : IQapiType<CommandInfo>
 {
     /// <summary>
     /// <c>name</c>: The command name
@@ -231,6 +240,9 @@ public sealed partial class CommandInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static CommandInfo Read(JsonNode? node) => FromJson(node);
 
     internal static CommandInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {

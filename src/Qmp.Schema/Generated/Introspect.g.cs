@@ -58,7 +58,7 @@ public static class SchemaMetaTypeWire
     public static SchemaMetaType? Parse(string wire) => global::System.Array.IndexOf(_names, wire) is var i and >= 0 ? (SchemaMetaType)i : null;
 }
 
-public sealed partial class SchemaInfo
+public sealed partial class SchemaInfo : IQapiType<SchemaInfo>
 {
     /// <summary>
     /// <c>name</c>: the entity's name, inherited from @base.
@@ -122,6 +122,9 @@ public sealed partial class SchemaInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfo Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -197,7 +200,7 @@ public sealed partial class SchemaInfo
 /// <summary>
 /// Additional SchemaInfo members for meta-type 'builtin'.
 /// </summary>
-public sealed partial class SchemaInfoBuiltin
+public sealed partial class SchemaInfoBuiltin : IQapiType<SchemaInfoBuiltin>
 {
     /// <summary>
     /// <c>json-type</c>: the JSON type used for this type on the wire.
@@ -216,6 +219,9 @@ public sealed partial class SchemaInfoBuiltin
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoBuiltin Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoBuiltin ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -305,7 +311,7 @@ public static class JSONTypeWire
 /// <summary>
 /// Additional SchemaInfo members for meta-type 'enum'.
 /// </summary>
-public sealed partial class SchemaInfoEnum
+public sealed partial class SchemaInfoEnum : IQapiType<SchemaInfoEnum>
 {
     /// <summary>
     /// <c>members</c>: the enum type's members, in no particular order (since 6.2).
@@ -329,6 +335,9 @@ public sealed partial class SchemaInfoEnum
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoEnum Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoEnum ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -363,7 +372,7 @@ public sealed partial class SchemaInfoEnum
 /// <summary>
 /// An object member.
 /// </summary>
-public sealed partial class SchemaInfoEnumMember
+public sealed partial class SchemaInfoEnumMember : IQapiType<SchemaInfoEnumMember>
 {
     /// <summary>
     /// <c>name</c>: the member's name, as defined in the QAPI schema.
@@ -387,6 +396,9 @@ public sealed partial class SchemaInfoEnumMember
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoEnumMember Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoEnumMember ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -420,7 +432,7 @@ public sealed partial class SchemaInfoEnumMember
 /// <summary>
 /// Additional SchemaInfo members for meta-type 'array'.
 /// </summary>
-public sealed partial class SchemaInfoArray
+public sealed partial class SchemaInfoArray : IQapiType<SchemaInfoArray>
 {
     /// <summary>
     /// <c>element-type</c>: the array type's element type.  Values of this type are JSON array on the wire.
@@ -439,6 +451,9 @@ public sealed partial class SchemaInfoArray
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoArray Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoArray ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -469,7 +484,7 @@ public sealed partial class SchemaInfoArray
 /// <summary>
 /// Additional SchemaInfo members for meta-type 'object'.
 /// </summary>
-public sealed partial class SchemaInfoObject
+public sealed partial class SchemaInfoObject : IQapiType<SchemaInfoObject>
 {
     /// <summary>
     /// <c>members</c>: the object type's (non-variant) members, in no particular order.
@@ -498,6 +513,9 @@ public sealed partial class SchemaInfoObject
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoObject Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoObject ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -534,7 +552,7 @@ public sealed partial class SchemaInfoObject
 /// <summary>
 /// An object member.
 /// </summary>
-public sealed partial class SchemaInfoObjectMember
+public sealed partial class SchemaInfoObjectMember : IQapiType<SchemaInfoObjectMember>
 {
     /// <summary>
     /// <c>name</c>: the member's name, as defined in the QAPI schema.
@@ -568,6 +586,9 @@ public sealed partial class SchemaInfoObjectMember
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoObjectMember Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoObjectMember ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -608,7 +629,7 @@ public sealed partial class SchemaInfoObjectMember
 /// <summary>
 /// The variant members for a value of the type tag.
 /// </summary>
-public sealed partial class SchemaInfoObjectVariant
+public sealed partial class SchemaInfoObjectVariant : IQapiType<SchemaInfoObjectVariant>
 {
     /// <summary>
     /// <c>case</c>: a value of the type tag.
@@ -632,6 +653,9 @@ public sealed partial class SchemaInfoObjectVariant
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoObjectVariant Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoObjectVariant ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -666,7 +690,7 @@ public sealed partial class SchemaInfoObjectVariant
 /// <summary>
 /// Additional SchemaInfo members for meta-type 'alternate'.
 /// </summary>
-public sealed partial class SchemaInfoAlternate
+public sealed partial class SchemaInfoAlternate : IQapiType<SchemaInfoAlternate>
 {
     /// <summary>
     /// <c>members</c>: the alternate type's members, in no particular order. The members' wire encoding is distinct.
@@ -685,6 +709,9 @@ public sealed partial class SchemaInfoAlternate
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoAlternate Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoAlternate ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -715,7 +742,7 @@ public sealed partial class SchemaInfoAlternate
 /// <summary>
 /// An alternate member.
 /// </summary>
-public sealed partial class SchemaInfoAlternateMember
+public sealed partial class SchemaInfoAlternateMember : IQapiType<SchemaInfoAlternateMember>
 {
     /// <summary>
     /// <c>type</c>: the name of the member's type.
@@ -734,6 +761,9 @@ public sealed partial class SchemaInfoAlternateMember
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoAlternateMember Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoAlternateMember ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -764,7 +794,7 @@ public sealed partial class SchemaInfoAlternateMember
 /// <summary>
 /// Additional SchemaInfo members for meta-type 'command'.
 /// </summary>
-public sealed partial class SchemaInfoCommand
+public sealed partial class SchemaInfoCommand : IQapiType<SchemaInfoCommand>
 {
     /// <summary>
     /// <c>arg-type</c>: the name of the object type that provides the command's parameters.
@@ -793,6 +823,9 @@ public sealed partial class SchemaInfoCommand
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoCommand Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoCommand ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -830,7 +863,7 @@ public sealed partial class SchemaInfoCommand
 /// <summary>
 /// Additional SchemaInfo members for meta-type 'event'.
 /// </summary>
-public sealed partial class SchemaInfoEvent
+public sealed partial class SchemaInfoEvent : IQapiType<SchemaInfoEvent>
 {
     /// <summary>
     /// <c>arg-type</c>: the name of the object type that provides the event's parameters.
@@ -849,6 +882,9 @@ public sealed partial class SchemaInfoEvent
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoEvent Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoEvent ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -879,7 +915,7 @@ public sealed partial class SchemaInfoEvent
 /// <summary>
 /// Arguments of <c>SchemaInfo-</c>.
 /// </summary>
-public sealed partial class SchemaInfoBase
+public sealed partial class SchemaInfoBase : IQapiType<SchemaInfoBase>
 {
     /// <summary>
     /// <c>name</c>
@@ -908,6 +944,9 @@ public sealed partial class SchemaInfoBase
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static SchemaInfoBase Read(JsonNode? node) => FromJson(node);
 
     internal static SchemaInfoBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {

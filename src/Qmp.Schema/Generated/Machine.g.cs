@@ -151,7 +151,7 @@ public static class SysEmuTargetWire
 /// <summary>
 /// Information describing a machine.
 /// </summary>
-public sealed partial class MachineInfo
+public sealed partial class MachineInfo : IQapiType<MachineInfo>
 {
     /// <summary>
     /// <c>name</c>: the name of the machine
@@ -216,6 +216,9 @@ public sealed partial class MachineInfo
         return result;
     }
 
+    /// <inheritdoc/>
+    public static MachineInfo Read(JsonNode? node) => FromJson(node);
+
     internal static MachineInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
         if (!obj.TryGetPropertyValue("name", out var vNameNode))
@@ -277,7 +280,7 @@ public sealed partial class MachineInfo
 /// <summary>
 /// Information describing the running machine parameters.
 /// </summary>
-public sealed partial class CurrentMachineParams
+public sealed partial class CurrentMachineParams : IQapiType<CurrentMachineParams>
 {
     /// <summary>
     /// <c>wakeup-suspend-support</c>: true if the machine supports wake up from suspend
@@ -296,6 +299,9 @@ public sealed partial class CurrentMachineParams
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static CurrentMachineParams Read(JsonNode? node) => FromJson(node);
 
     internal static CurrentMachineParams ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -326,7 +332,7 @@ public sealed partial class CurrentMachineParams
 /// <summary>
 /// Information describing the QEMU target.
 /// </summary>
-public sealed partial class TargetInfo
+public sealed partial class TargetInfo : IQapiType<TargetInfo>
 {
     /// <summary>
     /// <c>arch</c>: the target architecture
@@ -345,6 +351,9 @@ public sealed partial class TargetInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static TargetInfo Read(JsonNode? node) => FromJson(node);
 
     internal static TargetInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -375,7 +384,7 @@ public sealed partial class TargetInfo
 /// <summary>
 /// Guest UUID information (Universally Unique Identifier).
 /// </summary>
-public sealed partial class UuidInfo
+public sealed partial class UuidInfo : IQapiType<UuidInfo>
 {
     /// <summary>
     /// <c>UUID</c>: the UUID of the guest
@@ -394,6 +403,9 @@ public sealed partial class UuidInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static UuidInfo Read(JsonNode? node) => FromJson(node);
 
     internal static UuidInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -424,7 +436,7 @@ public sealed partial class UuidInfo
 /// <summary>
 /// Information about support for KVM acceleration
 /// </summary>
-public sealed partial class KvmInfo
+public sealed partial class KvmInfo : IQapiType<KvmInfo>
 {
     /// <summary>
     /// <c>enabled</c>: true if KVM acceleration is active
@@ -448,6 +460,9 @@ public sealed partial class KvmInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static KvmInfo Read(JsonNode? node) => FromJson(node);
 
     internal static KvmInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {

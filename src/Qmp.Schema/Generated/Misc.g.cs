@@ -8,7 +8,7 @@ namespace Qmp.Schema;
 /// <summary>
 /// Guest name information.
 /// </summary>
-public sealed partial class NameInfo
+public sealed partial class NameInfo : IQapiType<NameInfo>
 {
     /// <summary>
     /// <c>name</c> (optional): The name of the guest
@@ -27,6 +27,9 @@ public sealed partial class NameInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static NameInfo Read(JsonNode? node) => FromJson(node);
 
     internal static NameInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
@@ -56,7 +59,7 @@ public sealed partial class NameInfo
 /// <summary>
 /// Arguments of <c>human-monitor-command</c>.
 /// </summary>
-public sealed partial class HumanMonitorCommandArguments
+public sealed partial class HumanMonitorCommandArguments : IQapiType<HumanMonitorCommandArguments>
 {
     /// <summary>
     /// <c>command-line</c>
@@ -80,6 +83,9 @@ public sealed partial class HumanMonitorCommandArguments
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static HumanMonitorCommandArguments Read(JsonNode? node) => FromJson(node);
 
     internal static HumanMonitorCommandArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {

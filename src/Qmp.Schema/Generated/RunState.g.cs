@@ -166,7 +166,7 @@ public static class ShutdownCauseWire
 /// <summary>
 /// Information about VM run state
 /// </summary>
-public sealed partial class StatusInfo
+public sealed partial class StatusInfo : IQapiType<StatusInfo>
 {
     /// <summary>
     /// <c>running</c>: true if all VCPUs are runnable, false if not runnable
@@ -190,6 +190,9 @@ public sealed partial class StatusInfo
         QapiInput.CheckUnexpected(obj, path, known);
         return result;
     }
+
+    /// <inheritdoc/>
+    public static StatusInfo Read(JsonNode? node) => FromJson(node);
 
     internal static StatusInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {

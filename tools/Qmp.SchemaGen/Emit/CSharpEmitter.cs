@@ -202,7 +202,7 @@ internal sealed class CSharpEmitter(QapiSchema schema)
         var name = CSharpNames.TypeName(o);
         var members = o.Members.ToList();
         w.Doc(o.IsImplicit ? $"Arguments of <c>{o.Name[6..^4]}</c>." : Body(o.Doc));
-        w.Open($"public sealed partial class {name}");
+        w.Open($"public sealed partial class {name} : IQapiType<{name}>");
         EmitMembers(w, members, o.Doc);
         foreach (var v in o.Variants)
         {
@@ -220,6 +220,9 @@ internal sealed class CSharpEmitter(QapiSchema schema)
         w.Line("QapiInput.CheckUnexpected(obj, path, known);");
         w.Line("return result;");
         w.Close().Line();
+
+        w.Line("/// <inheritdoc/>");
+        w.Line($"public static {name} Read(JsonNode? node) => FromJson(node);").Line();
 
         w.Open($"internal static {name} ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)");
         EmitReadMembers(w, members);
@@ -259,7 +262,7 @@ internal sealed class CSharpEmitter(QapiSchema schema)
     private void EmitAlternate(CodeWriter w, QapiAlternateType a)
     {
         w.Doc(Body(a.Doc));
-        w.Open($"public sealed partial class {a.Name}");
+        w.Open($"public sealed partial class {a.Name} : IQapiType<{a.Name}>");
         foreach (var (branch, type) in a.Branches)
         {
             w.Doc($"Set when the value is a {type.JsonType} (branch <c>{branch}</c>).");
@@ -284,6 +287,8 @@ internal sealed class CSharpEmitter(QapiSchema schema)
         }
         w.Line($"throw QapiInput.WrongType(name ?? \"null\", \"{a.Name}\");");
         w.Close().Line();
+        w.Line("/// <inheritdoc/>");
+        w.Line($"public static {a.Name} Read(JsonNode? node) => FromJson(node);").Line();
         w.Doc("The JSON form of whichever branch is set.");
         w.Open("public JsonNode? ToJson()");
         foreach (var (branch, type) in a.Branches)
