@@ -49,6 +49,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         _logger = logger;
         Peer = peer;
         _output = new QmpOutput(stream);
+        _closing.Token.Register(() => _wake.Release());
     }
 
     /// <summary>Who is connected, for logs.</summary>
@@ -77,7 +78,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         foreach (var command in _commands.Commands)
         {
             if (_commands.Handler(command.Name) is { } handler)
-                rpc.AddLocalRpcMethod(command.Name, new Func<JsonObject, CancellationToken, Task<JsonNode?>>((args, ct) => handler(args, ct).AsTask()));
+                rpc.AddLocalRpcMethod(command.Name, new Func<JsonObject, CancellationToken, Task<JsonNode?>>((args, ct) => InvokeAsync(handler, args, ct)));
         }
 
         await _output.WriteAsync(QmpWire.Serialize(Greeting(), _options.Pretty)).ConfigureAwait(false);
@@ -100,6 +101,13 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             rpc.Dispose();
             await _stream.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Runs a handler; it is cancelled when the session closes for good.</summary>
+    private async Task<JsonNode?> InvokeAsync(QmpCommandHandler handler, JsonObject arguments, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        return await handler(arguments, linked.Token).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -163,6 +171,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             _logger.LogDebug("QMP input from {Peer} ended: {Reason}", Peer, e.Message);
         }
         _inputDone = true;
+        _closing.CancelAfter(_options.DisconnectGrace);
         _wake.Release();
     }
 
@@ -225,6 +234,9 @@ public sealed class QmpSession : IJsonRpcMessageHandler
     {
         while (true)
         {
+            // Closing for good (grace period over): JsonRpc then cancels what is still running.
+            if (_closing.IsCancellationRequested)
+                return null;
             if (_oobReady.TryDequeue(out var oob))
                 return oob;
             if (!_inBandBusy && _inBand.TryDequeue(out var message))
