@@ -1,0 +1,57 @@
+using System.Text.RegularExpressions;
+
+namespace Qmp.Functional.Tests;
+
+/// <summary>
+/// Replays QMP transcripts against a real qmpd over a real unix socket and compares every byte
+/// of every reply (timestamps aside) with the golden lines.
+/// </summary>
+public partial class TranscriptTests
+{
+    public static TheoryData<string> Transcripts()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "transcripts"), "*.txt").Order(StringComparer.Ordinal))
+            data.Add(Path.GetFileName(file));
+        return data;
+    }
+
+    [GeneratedRegex(@"""seconds"": \d+, ""microseconds"": \d+")]
+    private static partial Regex Timestamp();
+
+    [Theory]
+    [MemberData(nameof(Transcripts))]
+    public async Task Transcript_replays_byte_for_byte(string name)
+    {
+        var lines = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "transcripts", name));
+        var args = lines.First(l => l.StartsWith("# args:", StringComparison.Ordinal))["# args:".Length..]
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var exit = lines.FirstOrDefault(l => l.StartsWith("# exit:", StringComparison.Ordinal));
+        var dir = Qmpd.TempDir();
+        var socketPath = Path.Combine(dir, "qmp.sock");
+        await using var qmpd = Qmpd.Start(["-qmp", $"unix:{socketPath},server=on,wait=off", .. args]);
+        using var connection = new RawQmpConnection(await Qmpd.ConnectUnixAsync(socketPath));
+        var number = 0;
+        foreach (var line in lines)
+        {
+            number++;
+            if (line.StartsWith("-> ", StringComparison.Ordinal))
+            {
+                await connection.SendAsync(line[3..] + "\n");
+            }
+            else if (line == "<- <closed>")
+            {
+                Assert.True(await connection.ClosedAsync(), $"{name}:{number}: expected the connection to close");
+            }
+            else if (line.StartsWith("<- ", StringComparison.Ordinal))
+            {
+                var expected = line[3..].Replace("$DIR", dir, StringComparison.Ordinal);
+                var actual = Timestamp().Replace(await connection.ReadLineAsync(), "\"seconds\": S, \"microseconds\": U");
+                Assert.True(expected == actual, $"{name}:{number}\nexpected: {expected}\nactual:   {actual}\nqmpd output:\n{qmpd.Output}");
+            }
+        }
+        if (exit is not null)
+            Assert.Equal(int.Parse(exit["# exit:".Length..], System.Globalization.CultureInfo.InvariantCulture), await qmpd.WaitForExitAsync());
+        Directory.Delete(dir, recursive: true);
+    }
+}
