@@ -15,10 +15,12 @@ catch (CommandLineException e)
     return 1;
 }
 
-if (options.Daemonize && !Daemonizer.IsChild)
-    return Daemonizer.RunParent(args);
-if (Daemonizer.IsChild)
+if (options.Daemonize)
+{
+    if (!Daemonizer.IsChild)
+        return Daemonizer.RunParent(args);
     Daemonizer.DetachChild();
+}
 
 var logConfig = new LoggerConfiguration()
     .MinimumLevel.Information()
@@ -51,7 +53,14 @@ try
 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or CommandLineException or UnauthorizedAccessException)
 {
     Log.Fatal("qmpd: {Message}", e.Message);
+    Daemonizer.SignalFailure($"qmpd: {e.Message}");
     return 1;
+}
+catch (Exception e)
+{
+    Log.Fatal(e, "qmpd failed");
+    Daemonizer.SignalFailure($"qmpd: {e.Message}");
+    throw;
 }
 finally
 {
