@@ -24,6 +24,7 @@ public sealed class QmpClient : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _reader;
     private long _nextId;
+    private int _disposed;
 
     private QmpClient(Stream stream)
     {
@@ -159,6 +160,8 @@ public sealed class QmpClient : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         await _closing.CancelAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
         await _reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

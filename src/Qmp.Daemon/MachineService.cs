@@ -55,7 +55,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
             spec.Config.RamSize >> 20, spec.Config.StartPaused ? "paused (-S)" : "running");
         _ = machine.ExitRequested.ContinueWith(t =>
         {
-            _logger.LogInformation("Machine {Name} asks to exit ({Cause})", spec.Config.Name, t.Result);
+            _logger.LogInformation("Machine {Name} asks to exit ({Cause})", spec.Config.Name ?? "(unnamed)", t.Result);
             lifetime.StopApplication();
         }, TaskScheduler.Default);
     }

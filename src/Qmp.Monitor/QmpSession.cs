@@ -81,21 +81,23 @@ public sealed class QmpSession : IJsonRpcMessageHandler
                 rpc.AddLocalRpcMethod(command.Name, new Func<JsonObject, CancellationToken, Task<JsonNode?>>((args, ct) => InvokeAsync(handler, args, ct)));
         }
 
-        await _output.WriteAsync(QmpWire.Serialize(Greeting(), _options.Pretty)).ConfigureAwait(false);
-        rpc.StartListening();
-        var receive = ReceiveAsync(_closing.Token);
+        var receive = Task.CompletedTask;
         try
         {
+            await _output.WriteAsync(QmpWire.Serialize(Greeting(), _options.Pretty)).ConfigureAwait(false);
+            rpc.StartListening();
+            receive = ReceiveAsync(_closing.Token);
             await rpc.Completion.ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _logger.LogDebug(e, "QMP connection {Peer} ended with an error", Peer);
+            _logger.LogDebug("QMP connection {Peer} ended with an error: {Reason}", Peer, e.Message);
         }
         finally
         {
             _closing.Cancel();
-            await receive.ConfigureAwait(false);
+            // A console read cannot be cancelled; do not let it hold the shutdown.
+            await receive.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _output.Complete();
             await _output.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             rpc.Dispose();

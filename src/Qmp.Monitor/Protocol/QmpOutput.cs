@@ -69,10 +69,11 @@ internal sealed class QmpOutput
             {
                 while (reader.TryRead(out var item))
                 {
-                    await _stream.WriteAsync(item.Data).ConfigureAwait(false);
-                    Interlocked.Add(ref _pendingBytes, -item.Data.Length);
+                    // Listed before writing, so that a failed write fails its waiter too.
                     if (item.Written is not null)
                         written.Add(item.Written);
+                    await _stream.WriteAsync(item.Data).ConfigureAwait(false);
+                    Interlocked.Add(ref _pendingBytes, -item.Data.Length);
                 }
                 await _stream.FlushAsync().ConfigureAwait(false);
                 foreach (var done in written)
