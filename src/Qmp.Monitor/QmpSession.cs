@@ -70,8 +70,8 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         using var stop = cancellationToken.Register(() => _closing.Cancel());
         var rpc = new QmpJsonRpc(this, e => _logger.LogError(e, "Command failed unexpectedly"))
         {
-            // Ordering is enforced here; JsonRpc may run out-of-band commands beside in-band ones.
-            SynchronizationContext = null,
+            // Ordering is enforced by this handler, not by the context (see InlineSynchronizationContext).
+            SynchronizationContext = new InlineSynchronizationContext(),
             CancelLocallyInvokedMethodsWhenConnectionIsClosed = true,
         };
         rpc.TraceSource.Switch.Level = SourceLevels.Off;
@@ -98,8 +98,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             _closing.Cancel();
             // A console read cannot be cancelled; do not let it hold the shutdown.
             await receive.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            _output.Complete();
-            await _output.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _output.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             rpc.Dispose();
             await _stream.DisposeAsync().ConfigureAwait(false);
         }

@@ -1,45 +1,50 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 
 namespace Qmp.Monitor.Protocol;
 
 /// <summary>
-/// The single writer of a connection. Replies wait for their bytes to reach the socket (so a
-/// client that never reads stalls only itself); events never wait and are dropped when the
-/// client is this far behind, because the machine must never block on a monitor.
+/// Writes a connection's messages in order. A reply is written inline by the command that
+/// produced it (after any events queued before it, so events caused by a command precede its
+/// reply) and completes once its bytes reached the socket, so a client that never reads stalls
+/// only itself. Events never wait: they are queued and written by whoever holds the connection
+/// next, and dropped when the client is this far behind, because the machine must never block on
+/// a monitor.
 /// </summary>
-internal sealed class QmpOutput
+internal sealed class QmpOutput(Stream stream)
 {
-    /// <summary>Unread output beyond which events are dropped.</summary>
+    /// <summary>Unwritten events beyond which further events are dropped.</summary>
     public const long EventBacklogLimit = 4L << 20;
 
-    private readonly Stream _stream;
-    private readonly Channel<(byte[] Data, TaskCompletionSource? Written)> _queue =
-        Channel.CreateUnbounded<(byte[], TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
-    private long _pendingBytes;
-    private Exception? _failure;
-
-    public QmpOutput(Stream stream)
-    {
-        _stream = stream;
-        Completion = Task.Run(PumpAsync);
-    }
-
-    /// <summary>Completes when everything queued before <see cref="Complete"/> was written, or writing failed.</summary>
-    public Task Completion { get; }
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly ConcurrentQueue<byte[]> _events = new();
+    private long _pendingEventBytes;
+    private int _flushScheduled;
+    private volatile Exception? _failure;
 
     /// <summary>How many events were dropped because the client did not read.</summary>
-    public long DroppedEvents { get; private set; }
+    public long DroppedEvents => Interlocked.Read(ref _droppedEvents);
 
-    /// <summary>Queues a reply (or greeting) and completes once it has been written.</summary>
-    public Task WriteAsync(byte[] data)
+    private long _droppedEvents;
+
+    /// <summary>Writes a reply (or the greeting) after the events queued before it.</summary>
+    public async Task WriteAsync(byte[] data)
     {
-        if (_failure is not null)
-            return Task.FromException(_failure);
-        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Interlocked.Add(ref _pendingBytes, data.Length);
-        if (!_queue.Writer.TryWrite((data, written)))
-            written.TrySetException(new IOException("The connection is closed."));
-        return written.Task;
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfFailed();
+            await DrainEventsAsync().ConfigureAwait(false);
+            await stream.WriteAsync(data).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            _failure ??= e;
+            throw new IOException("The QMP connection is closed.", e);
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 
     /// <summary>Queues an event unless the client is too far behind. Never blocks.</summary>
@@ -47,48 +52,58 @@ internal sealed class QmpOutput
     {
         if (_failure is not null)
             return false;
-        if (Interlocked.Read(ref _pendingBytes) > EventBacklogLimit)
+        if (Interlocked.Read(ref _pendingEventBytes) > EventBacklogLimit)
         {
-            DroppedEvents++;
+            Interlocked.Increment(ref _droppedEvents);
             return false;
         }
-        Interlocked.Add(ref _pendingBytes, data.Length);
-        return _queue.Writer.TryWrite((data, null));
+        Interlocked.Add(ref _pendingEventBytes, data.Length);
+        _events.Enqueue(data);
+        if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+            _ = Task.Run(FlushEventsAsync);
+        return true;
     }
 
-    /// <summary>No more output; <see cref="Completion"/> finishes after the queue drains.</summary>
-    public void Complete() => _queue.Writer.TryComplete();
-
-    private async Task PumpAsync()
+    /// <summary>Writes whatever events are still queued; used when the connection winds down.</summary>
+    public async Task FlushAsync()
     {
-        var written = new List<TaskCompletionSource>();
+        await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
-            var reader = _queue.Reader;
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var item))
-                {
-                    // Listed before writing, so that a failed write fails its waiter too.
-                    if (item.Written is not null)
-                        written.Add(item.Written);
-                    await _stream.WriteAsync(item.Data).ConfigureAwait(false);
-                    Interlocked.Add(ref _pendingBytes, -item.Data.Length);
-                }
-                await _stream.FlushAsync().ConfigureAwait(false);
-                foreach (var done in written)
-                    done.TrySetResult();
-                written.Clear();
-            }
+            if (_failure is null)
+                await DrainEventsAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
-            _failure = e;
-            _queue.Writer.TryComplete();
-            foreach (var done in written)
-                done.TrySetException(e);
-            while (_queue.Reader.TryRead(out var item))
-                item.Written?.TrySetException(e);
+            _failure ??= e;
         }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task FlushEventsAsync()
+    {
+        Volatile.Write(ref _flushScheduled, 0);
+        await FlushAsync().ConfigureAwait(false);
+        // An event queued while the lock was held by a writer that had already drained.
+        if (!_events.IsEmpty && _failure is null && Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+            _ = Task.Run(FlushEventsAsync);
+    }
+
+    private async Task DrainEventsAsync()
+    {
+        while (_events.TryDequeue(out var data))
+        {
+            Interlocked.Add(ref _pendingEventBytes, -data.Length);
+            await stream.WriteAsync(data).ConfigureAwait(false);
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is { } failure)
+            throw new IOException("The QMP connection is closed.", failure);
     }
 }
