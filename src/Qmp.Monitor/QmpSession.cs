@@ -34,6 +34,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
     private readonly SemaphoreSlim _inBandRoom = new(0);
     private readonly CancellationTokenSource _closing = new();
     private long _nextId;
+    private int _receiveWaiting;
     private volatile bool _inBandBusy;
     private volatile bool _inputDone;
     private volatile bool _commandMode;
@@ -119,6 +120,8 @@ public sealed class QmpSession : IJsonRpcMessageHandler
     {
         _inputDone = true;
         _inBand.Clear();
+        if (Interlocked.Exchange(ref _receiveWaiting, 0) == 1)
+            _inBandRoom.Release();
         _closing.CancelAfter(TimeSpan.FromSeconds(10));
         try
         {
@@ -140,6 +143,8 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             _logger.LogWarning("Dropped event {Event} for {Peer}: the client is not reading", message.Name, Peer);
     }
 
+    private int InBandLimit => _oobEnabled ? _options.InBandQueueLimit : 1;
+
     private JsonObject Greeting() => new()
     {
         ["QMP"] = new JsonObject
@@ -158,8 +163,18 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             while (!_inputDone)
             {
                 // Without OOB nothing more is read until the queue drains; with OOB, up to the limit.
-                while (!_inputDone && _inBand.Count >= (_oobEnabled ? _options.InBandQueueLimit : 1))
+                while (!_inputDone && _inBand.Count >= InBandLimit)
+                {
+                    // Ask to be woken, then look again: a dequeue between the test and the flag
+                    // would otherwise go unnoticed.
+                    Volatile.Write(ref _receiveWaiting, 1);
+                    if (_inBand.Count < InBandLimit)
+                    {
+                        Volatile.Write(ref _receiveWaiting, 0);
+                        break;
+                    }
                     await _inBandRoom.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
                 var read = await _stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                     break;
@@ -242,7 +257,10 @@ public sealed class QmpSession : IJsonRpcMessageHandler
                 return oob;
             if (!_inBandBusy && _inBand.TryDequeue(out var message))
             {
-                _inBandRoom.Release();
+                // Wake the reader only when it waits and there is room now: one wake per refill,
+                // not one per command.
+                if (Volatile.Read(ref _receiveWaiting) == 1 && _inBand.Count < InBandLimit && Interlocked.Exchange(ref _receiveWaiting, 0) == 1)
+                    _inBandRoom.Release();
                 if (await PrepareInBandAsync(message).ConfigureAwait(false) is { } request)
                 {
                     _inBandBusy = true;
@@ -254,7 +272,12 @@ public sealed class QmpSession : IJsonRpcMessageHandler
                 return null;
             try
             {
-                await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+                // Nothing to do right now: send what replies are held back before sleeping.
+                if (!_wake.Wait(0))
+                {
+                    await _output.FlushAsync().ConfigureAwait(false);
+                    await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {
@@ -334,7 +357,8 @@ public sealed class QmpSession : IJsonRpcMessageHandler
                 JsonRpcError { Error: { } error } => QmpWire.Error(error.Data as QmpErrorClass? ?? QmpErrorClass.GenericError, error.Message ?? "", pending.Id),
                 _ => QmpWire.Error(QmpErrorClass.GenericError, "Internal error", pending.Id),
             };
-            await WriteAsync(reply).ConfigureAwait(false);
+            // In-band replies may be held while more in-band requests wait, and go out together.
+            await _output.WriteAsync(QmpWire.Serialize(reply, _options.Pretty), more: pending.InBand && !_inBand.IsEmpty).ConfigureAwait(false);
         }
         catch (IOException e)
         {

@@ -30,6 +30,17 @@ public class DispatchTests
     }
 
     [Fact]
+    public async Task A_reply_is_not_held_back_behind_a_slow_command()
+    {
+        await using var h = new SessionHarness();
+        await h.NegotiateAsync();
+        await h.SendAsync("""{"execute":"query-status","id":1}{"execute":"slow","id":2}""");
+        Assert.Equal("""{"return": {"status": "running", "running": true}, "id": 1}""", await h.ReceiveAsync());
+        h.Commands.SlowGate.SetResult();
+        Assert.Equal("""{"return": {"slow": true}, "id": 2}""", await h.ReceiveAsync());
+    }
+
+    [Fact]
     public async Task Out_of_band_commands_overtake_a_running_command()
     {
         await using var h = new SessionHarness();

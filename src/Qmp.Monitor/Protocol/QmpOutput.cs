@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace Qmp.Monitor.Protocol;
@@ -15,7 +16,10 @@ internal sealed class QmpOutput(Stream stream)
     /// <summary>Unwritten events beyond which further events are dropped.</summary>
     public const long EventBacklogLimit = 4L << 20;
 
+    private const int HoldLimit = 64 * 1024;
+
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly ArrayBufferWriter<byte> _held = new(4096);
     private readonly ConcurrentQueue<byte[]> _events = new();
     private long _pendingEventBytes;
     private int _flushScheduled;
@@ -26,15 +30,21 @@ internal sealed class QmpOutput(Stream stream)
 
     private long _droppedEvents;
 
-    /// <summary>Writes a reply (or the greeting) after the events queued before it.</summary>
-    public async Task WriteAsync(byte[] data)
+    /// <summary>
+    /// Writes a reply (or the greeting) after the events queued before it. With
+    /// <paramref name="more"/> (further requests are already waiting) the bytes may be held back
+    /// and sent with the next replies in one write; <see cref="FlushAsync"/> sends them.
+    /// </summary>
+    public async Task WriteAsync(byte[] data, bool more = false)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
             ThrowIfFailed();
-            await DrainEventsAsync().ConfigureAwait(false);
-            await stream.WriteAsync(data).ConfigureAwait(false);
+            DrainEvents();
+            _held.Write(data);
+            if (!more || _held.WrittenCount >= HoldLimit)
+                await SendHeldAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -64,14 +74,17 @@ internal sealed class QmpOutput(Stream stream)
         return true;
     }
 
-    /// <summary>Writes whatever events are still queued; used when the connection winds down.</summary>
+    /// <summary>Sends held replies and queued events.</summary>
     public async Task FlushAsync()
     {
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
             if (_failure is null)
-                await DrainEventsAsync().ConfigureAwait(false);
+            {
+                DrainEvents();
+                await SendHeldAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -92,12 +105,26 @@ internal sealed class QmpOutput(Stream stream)
             _ = Task.Run(FlushEventsAsync);
     }
 
-    private async Task DrainEventsAsync()
+    private void DrainEvents()
     {
         while (_events.TryDequeue(out var data))
         {
             Interlocked.Add(ref _pendingEventBytes, -data.Length);
-            await stream.WriteAsync(data).ConfigureAwait(false);
+            _held.Write(data);
+        }
+    }
+
+    private async Task SendHeldAsync()
+    {
+        if (_held.WrittenCount == 0)
+            return;
+        try
+        {
+            await stream.WriteAsync(_held.WrittenMemory).ConfigureAwait(false);
+        }
+        finally
+        {
+            _held.ResetWrittenCount();
         }
     }
 
