@@ -49,7 +49,7 @@ public class QemuComparisonTests
     [Fact]
     public async Task Replies_to_the_same_requests_match_QEMU_byte_for_byte()
     {
-        var qemu = FindQemu();
+        var qemu = Qmpd.FindTool("qemu-system-x86_64", "qemu-system-x86");
         var dir = Qmpd.TempDir();
         var qemuSocket = Path.Combine(dir, "qemu.sock");
         var qmpdSocket = Path.Combine(dir, "qmpd.sock");
@@ -71,17 +71,5 @@ public class QemuComparisonTests
             Assert.True(expected == actual, $"request: {request}\nQEMU: {expected}\nqmpd: {actual}");
         }
         Directory.Delete(dir, recursive: true);
-    }
-
-    private static string FindQemu()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
-        {
-            var path = Path.Combine(dir, "qemu-system-x86_64");
-            if (File.Exists(path))
-                return path;
-        }
-        Assert.Fail("qemu-system-x86_64 is needed as the reference: run tools/setup.sh (apt-get install qemu-system-x86)");
-        return "";
     }
 }

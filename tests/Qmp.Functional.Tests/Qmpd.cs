@@ -18,6 +18,19 @@ internal static class Qmpd
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A tool the test needs from PATH, or a failure that says how to install it.</summary>
+    public static string FindTool(string name, string package)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+        {
+            var path = Path.Combine(dir, name);
+            if (File.Exists(path))
+                return path;
+        }
+        Assert.Fail($"{name} is needed for this test: run tools/setup.sh (apt-get install {package})");
+        return "";
+    }
+
     public static string TempDir() => Directory.CreateTempSubdirectory("qmpd-test-").FullName;
 
     /// <summary>Starts qmpd with <paramref name="args"/>, capturing its output.</summary>

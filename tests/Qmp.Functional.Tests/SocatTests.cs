@@ -8,7 +8,7 @@ public class SocatTests
     [Fact]
     public async Task Readme_socat_session_works()
     {
-        var socat = FindTool("socat");
+        var socat = Qmpd.FindTool("socat", "socat");
         var dir = Qmpd.TempDir();
         var socketPath = Path.Combine(dir, "qmp.sock");
         await using var qmpd = Qmpd.Start(["-name", "demo", "-qmp", $"unix:{socketPath},server=on,wait=off"]);
@@ -31,17 +31,5 @@ public class SocatTests
         Assert.Contains("\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, \"reason\": \"host-qmp-quit\"}", lines[5], StringComparison.Ordinal);
         Assert.Equal("""{"return": {}}""", lines[6]);
         Assert.Equal(0, await qmpd.WaitForExitAsync());
-    }
-
-    internal static string FindTool(string name)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
-        {
-            var path = Path.Combine(dir, name);
-            if (File.Exists(path))
-                return path;
-        }
-        Assert.Fail($"{name} is needed for this test: run tools/setup.sh (apt-get install {name})");
-        return "";
     }
 }
