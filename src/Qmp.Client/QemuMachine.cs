@@ -20,7 +20,6 @@ public sealed class QemuMachine : IAsyncDisposable
     private Process? _process;
     private QmpClient? _qmp;
     private bool _quitIssued;
-    private bool _userKilled;
 
     /// <summary>Describes a machine; <paramref name="prefixArgs"/> go before the monitor options (e.g. a dll for <c>dotnet</c>).</summary>
     public QemuMachine(string binary, IEnumerable<string> args, IEnumerable<string>? prefixArgs = null)
@@ -148,7 +147,6 @@ public sealed class QemuMachine : IAsyncDisposable
     /// <summary>SIGKILL, wait, clean up.</summary>
     public async Task KillAsync()
     {
-        _userKilled = true;
         if (_process is { HasExited: false } p)
         {
             p.Kill(entireProcessTree: true);
@@ -172,9 +170,6 @@ public sealed class QemuMachine : IAsyncDisposable
         await CleanupAsync().ConfigureAwait(false);
         _process?.Dispose();
     }
-
-    /// <summary>True when the process ended by a signal qmpd/QEMU did not get from us.</summary>
-    public bool KilledUnexpectedly => _process is { HasExited: true, ExitCode: > 128 } && !_userKilled;
 
     private string CommandLine => string.Join(' ', new[] { _binary }.Concat(_prefixArgs).Concat(_args));
 

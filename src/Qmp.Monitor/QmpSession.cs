@@ -139,8 +139,9 @@ public sealed class QmpSession : IJsonRpcMessageHandler
     {
         if (!_commandMode)
             return;
-        if (!_output.TryWriteEvent(_options.Pretty ? message.Pretty : message.Compact))
-            _logger.LogWarning("Dropped event {Event} for {Peer}: the client is not reading", message.Name, Peer);
+        // One warning per burst: a client that stopped reading would otherwise flood the log.
+        if (!_output.TryWriteEvent(_options.Pretty ? message.Pretty : message.Compact) && _output.DroppedEvents % 1000 == 1)
+            _logger.LogWarning("Dropping events for {Peer} ({Event} and {Count} so far): the client is not reading", Peer, message.Name, _output.DroppedEvents);
     }
 
     private int InBandLimit => _oobEnabled ? _options.InBandQueueLimit : 1;
