@@ -30,7 +30,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
     private readonly ConcurrentQueue<JsonMessage> _inBand = new();
     private readonly ConcurrentQueue<QmpRequest> _oobReady = new();
     private readonly ConcurrentDictionary<long, (QmpRequestId Id, bool InBand)> _inFlight = new();
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly WakeSignal _wake = new();
     private readonly SemaphoreSlim _inBandRoom = new(0);
     private readonly CancellationTokenSource _closing = new();
     private long _nextId;
@@ -50,7 +50,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         _logger = logger;
         Peer = peer;
         _output = new QmpOutput(stream);
-        _closing.Token.Register(() => _wake.Release());
+        _closing.Token.Register(() => _wake.Set());
     }
 
     /// <summary>Who is connected, for logs.</summary>
@@ -131,7 +131,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         {
             _logger.LogDebug(e, "Shutting down input of {Peer}", Peer);
         }
-        _wake.Release();
+        _wake.Set();
     }
 
     /// <summary>Delivers an event if the client negotiated; never blocks.</summary>
@@ -181,6 +181,9 @@ public sealed class QmpSession : IJsonRpcMessageHandler
                     break;
                 foreach (var message in parser.Feed(buffer.AsSpan(0, read)))
                     Accept(message);
+                // One wake for the whole chunk: the dispatcher then works through it in one go
+                // (on this thread), and the replies can leave in one write.
+                _wake.Set();
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
@@ -189,7 +192,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         }
         _inputDone = true;
         _closing.CancelAfter(_options.DisconnectGrace);
-        _wake.Release();
+        _wake.Set();
     }
 
     private void Accept(JsonMessage message)
@@ -204,7 +207,6 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             return;
         }
         _inBand.Enqueue(message);
-        _wake.Release();
     }
 
     private async Task HandleOutOfBandAsync(JsonObject request)
@@ -218,7 +220,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             return;
         }
         _oobReady.Enqueue(Register(outcome, id, inBand: false));
-        _wake.Release();
+        _wake.Set();
     }
 
     /// <summary>Looks the command up; null when it may run, else the error QEMU gives.</summary>
@@ -274,7 +276,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             try
             {
                 // Nothing to do right now: send what replies are held back before sleeping.
-                if (!_wake.Wait(0))
+                if (!_wake.TryConsume())
                 {
                     await _output.FlushAsync().ConfigureAwait(false);
                     await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -369,7 +371,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         {
             if (pending.InBand)
                 _inBandBusy = false;
-            _wake.Release();
+            _wake.Set();
         }
     }
 }
