@@ -73,7 +73,10 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         {
             // Ordering is enforced by this handler, not by the context (see InlineSynchronizationContext).
             SynchronizationContext = new InlineSynchronizationContext(),
-            CancelLocallyInvokedMethodsWhenConnectionIsClosed = true,
+            // Handlers are cancelled through the session's own token (InvokeAsync), and QMP has no
+            // $/cancelRequest: JsonRpc's per-request cancellation bookkeeping would be pure cost.
+            CancelLocallyInvokedMethodsWhenConnectionIsClosed = false,
+            CancellationStrategy = null,
         };
         rpc.TraceSource.Switch.Level = SourceLevels.Off;
         foreach (var command in _commands.Commands)
