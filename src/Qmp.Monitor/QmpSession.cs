@@ -82,7 +82,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         foreach (var command in _commands.Commands)
         {
             if (_commands.Handler(command.Name) is { } handler)
-                rpc.AddLocalRpcMethod(command.Name, new Func<JsonObject, CancellationToken, Task<JsonNode?>>((args, ct) => InvokeAsync(handler, args, ct)));
+                rpc.AddLocalRpcMethod(command.Name, new Func<JsonObject, Task<JsonNode?>>(args => InvokeAsync(handler, args)));
         }
 
         var receive = Task.CompletedTask;
@@ -108,12 +108,12 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         }
     }
 
-    /// <summary>Runs a handler; it is cancelled when the session closes for good.</summary>
-    private async Task<JsonNode?> InvokeAsync(QmpCommandHandler handler, JsonObject arguments, CancellationToken cancellationToken)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
-        return await handler(arguments, linked.Token).ConfigureAwait(false);
-    }
+    /// <summary>
+    /// Runs a handler; it is cancelled when the session closes for good. JsonRpc's own token is
+    /// never cancelled here (QMP has no cancel request and JsonRpc's cancellation is off).
+    /// </summary>
+    private Task<JsonNode?> InvokeAsync(QmpCommandHandler handler, JsonObject arguments) =>
+        handler(arguments, _closing.Token).AsTask();
 
     /// <summary>
     /// Ends the session gracefully: no more input is read, queued commands that have not started

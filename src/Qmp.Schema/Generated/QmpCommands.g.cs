@@ -43,97 +43,97 @@ public static partial class QmpCommands
         var handlers = new Dictionary<string, QmpCommandHandler>();
         handlers["query-status"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await runState.QueryStatusAsync(cancellationToken).ConfigureAwait(false);
             return result.ToJson();
         };
         handlers["query-chardev"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await @char.QueryChardevAsync(cancellationToken).ConfigureAwait(false);
             return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
         };
         handlers["query-version"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await control.QueryVersionAsync(cancellationToken).ConfigureAwait(false);
             return result.ToJson();
         };
         handlers["query-commands"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await control.QueryCommandsAsync(cancellationToken).ConfigureAwait(false);
             return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
         };
         handlers["quit"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             await control.QuitAsync(cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
         handlers["query-qmp-schema"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await introspect.QueryQmpSchemaAsync(cancellationToken).ConfigureAwait(false);
             return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
         };
         handlers["query-machines"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await machine.QueryMachinesAsync(cancellationToken).ConfigureAwait(false);
             return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
         };
         handlers["query-current-machine"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await machine.QueryCurrentMachineAsync(cancellationToken).ConfigureAwait(false);
             return result.ToJson();
         };
         handlers["query-target"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await machine.QueryTargetAsync(cancellationToken).ConfigureAwait(false);
             return result.ToJson();
         };
         handlers["query-uuid"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await machine.QueryUuidAsync(cancellationToken).ConfigureAwait(false);
             return result.ToJson();
         };
         handlers["system_reset"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             await machine.SystemResetAsync(cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
         handlers["system_powerdown"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             await machine.SystemPowerdownAsync(cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
         handlers["query-kvm"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await machine.QueryKvmAsync(cancellationToken).ConfigureAwait(false);
             return result.ToJson();
         };
         handlers["query-name"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await misc.QueryNameAsync(cancellationToken).ConfigureAwait(false);
             return result.ToJson();
         };
         handlers["stop"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             await misc.StopAsync(cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
         handlers["cont"] = async (arguments, cancellationToken) =>
         {
-            QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             await misc.ContAsync(cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };

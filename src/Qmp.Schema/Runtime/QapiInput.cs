@@ -10,6 +10,9 @@ namespace Qmp.Schema.Runtime;
 /// </summary>
 public static class QapiInput
 {
+    /// <summary>The member set of an argument-less command.</summary>
+    public static IReadOnlySet<string> NoMembers { get; } = new HashSet<string>();
+
     /// <summary>The full name of member <paramref name="name"/> inside <paramref name="parent"/>.</summary>
     public static string Member(string? parent, string name) => parent is null ? name : $"{parent}.{name}";
 

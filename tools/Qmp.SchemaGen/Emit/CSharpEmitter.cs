@@ -375,7 +375,7 @@ internal sealed class CSharpEmitter(QapiSchema schema)
                 string call;
                 if (c.ArgType is null)
                 {
-                    w.Line("QapiInput.CheckUnexpected(arguments, null, new HashSet<string>());");
+                    w.Line("QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);");
                     call = $"{target}.{MethodName(c)}(cancellationToken)";
                 }
                 else
