@@ -18,11 +18,6 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
     private readonly List<QmpMonitor> _monitors = [];
     private Machine.Machine? _machine;
 
-    /// <summary>The running machine (after start).</summary>
-    public Machine.Machine? Machine => _machine;
-
-    public IReadOnlyList<QmpMonitor> Monitors => _monitors;
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var machine = new Machine.Machine(spec.Config, loggers.CreateLogger<Machine.Machine>());
@@ -43,8 +38,10 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
             {
                 await monitor.StartAsync(waitForClient, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
+                // Roll back: the monitors already listening close and unlink their sockets.
+                await DisposeAsync().ConfigureAwait(false);
                 throw new IOException($"-chardev {monitorSpec.Chardev.Id}: {e.Message}", e);
             }
             _logger.LogInformation("QMP monitor {Label} on {Address}", monitor.Label, monitor.Endpoint.Describe(null).Replace("disconnected:", "", StringComparison.Ordinal));

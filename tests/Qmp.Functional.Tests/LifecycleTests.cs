@@ -114,6 +114,17 @@ public class LifecycleTests
     }
 
     [Fact]
+    public async Task A_monitor_that_cannot_listen_fails_start_up_and_leaves_no_socket_behind()
+    {
+        var dir = Qmpd.TempDir();
+        var first = Path.Combine(dir, "first.sock");
+        await using var qmpd = Qmpd.Start(["-qmp", $"unix:{first},server=on,wait=off", "-qmp", $"unix:{dir}/missing-dir/second.sock,server=on,wait=off"]);
+        Assert.Equal(1, await qmpd.WaitForExitAsync());
+        Assert.Contains("-chardev compat_monitor1:", qmpd.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(first), "the monitor that did start must be rolled back");
+    }
+
+    [Fact]
     public async Task Daemonized_child_keeps_none_of_the_callers_pipes()
     {
         var dir = Qmpd.TempDir();
