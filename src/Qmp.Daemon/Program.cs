@@ -44,7 +44,7 @@ try
     using var host = builder.Build();
     if (options.IsDefault)
     {
-        Log.Information("No options given: starting the default machine with QMP on unix:{Unix} and tcp:127.0.0.1:{Port}",
+        Log.ForContext("SourceContext", "qmpd").Information("No options given: starting the default machine with QMP on unix:{Unix} and tcp:127.0.0.1:{Port}",
             Path.GetFullPath(QemuCommandLine.DefaultUnixPath), QemuCommandLine.DefaultTcpPort);
     }
     await host.RunAsync().ConfigureAwait(false);
