@@ -161,6 +161,7 @@ internal static class QemuCommandLine
                     if (mode != "control")
                         throw new CommandLineException(option, $"mode '{mode}' is not supported: qmpd has QMP monitors only (mode=control)");
                     var pretty = mon.GetBool("pretty", false);
+                    mon.Get("id"); // libvirt names its monitor; nothing refers to the name
                     mon.CheckAllUsed();
                     monitors.Add((id, pretty, option));
                     break;

@@ -1,0 +1,100 @@
+namespace Qmp.Daemon.Tests;
+
+public class QemuCommandLineTests
+{
+    [Fact]
+    public void Libvirt_style_probe_command_line_is_understood()
+    {
+        var options = QemuCommandLine.Parse(
+        [
+            "-S", "-no-user-config", "-nodefaults", "-machine", "none,accel=kvm:tcg",
+            "-qmp", "unix:/var/lib/libvirt/qemu/qmp.monitor,server=on,wait=off",
+            "-pidfile", "/var/lib/libvirt/qemu/qmp.pid", "-daemonize",
+        ]);
+        var machine = Assert.Single(options.Machines);
+        Assert.True(machine.Config.StartPaused);
+        Assert.Equal("none", machine.Config.MachineType);
+        Assert.True(options.Daemonize);
+        Assert.Equal("/var/lib/libvirt/qemu/qmp.pid", options.PidFile);
+        var monitor = Assert.Single(machine.Monitors);
+        Assert.Equal("compat_monitor0", monitor.Chardev.Id);
+        Assert.Equal("/var/lib/libvirt/qemu/qmp.monitor", monitor.Chardev.Path);
+        Assert.True(monitor.Chardev.Server);
+        Assert.False(monitor.Chardev.Wait);
+    }
+
+    [Fact]
+    public void Libvirt_domain_monitor_on_an_inherited_fd_is_understood()
+    {
+        var options = QemuCommandLine.Parse(
+        [
+            "-name", "guest=vm1,debug-threads=on", "-uuid", "5f8e3a5c-2b8e-4e0f-9d44-0b1c4f1e2a3d",
+            "-machine", "pc,usb=off,dump-guest-core=off", "-m", "size=1048576k", "-smp", "2,sockets=2,cores=1,threads=1",
+            "-chardev", "socket,id=charmonitor,fd=26,server=on,wait=off", "-mon", "chardev=charmonitor,id=monitor,mode=control",
+            "-no-shutdown", "-display", "none",
+        ]);
+        var machine = Assert.Single(options.Machines);
+        Assert.Equal("vm1", machine.Config.Name);
+        Assert.Equal(1L << 30, machine.Config.RamSize);
+        Assert.Equal(2, machine.Config.Cpus);
+        Assert.Equal("pc-i440fx-10.0", machine.Config.MachineType);
+        Assert.True(machine.Config.NoShutdown);
+        Assert.Equal(26, Assert.Single(machine.Monitors).Chardev.Fd);
+    }
+
+    [Fact]
+    public void Python_harness_monitor_is_a_client_socket()
+    {
+        var options = QemuCommandLine.Parse(["-display", "none", "-chardev", "socket,id=mon,path=/tmp/x/qmp.sock", "-mon", "chardev=mon,mode=control"]);
+        var chardev = Assert.Single(Assert.Single(options.Machines).Monitors).Chardev;
+        Assert.False(chardev.Server);
+        Assert.Equal("/tmp/x/qmp.sock", chardev.Path);
+    }
+
+    [Theory]
+    [InlineData("tcp:127.0.0.1:4444,server,nowait", "127.0.0.1", 4444, true, false)]
+    [InlineData("tcp::5555,server=on", "", 5555, true, true)]
+    [InlineData("unix:/run/q.sock,server=on,wait=off", null, null, true, false)]
+    public void Qmp_shorthand_forms_are_parsed(string spec, string? host, int? port, bool server, bool wait)
+    {
+        var chardev = Assert.Single(Assert.Single(QemuCommandLine.Parse(["-qmp", spec]).Machines).Monitors).Chardev;
+        Assert.Equal(host, chardev.Host);
+        Assert.Equal(port, chardev.Port);
+        Assert.Equal(server, chardev.Server);
+        Assert.Equal(wait, chardev.Wait);
+    }
+
+    [Theory]
+    [InlineData(new[] { "-mon", "chardev=c,mode=readline" }, "-mon: mode 'readline' is not supported: qmpd has QMP monitors only (mode=control)")]
+    [InlineData(new[] { "-chardev", "socket,id=c" }, "-chardev: chardev: socket needs exactly one of 'path', 'host'+'port' or 'fd'")]
+    [InlineData(new[] { "-chardev", "socket,id=c,path=/x,bogus=1" }, "-chardev: Invalid parameter 'bogus'")]
+    [InlineData(new[] { "-qmp", "stdio", "-daemonize" }, "-daemonize: -nographic, -qmp stdio and -serial stdio cannot be used with -daemonize")]
+    [InlineData(new[] { "-smp", "0" }, "-smp: Invalid SMP CPUs 0")]
+    [InlineData(new[] { "-display", "gtk" }, "-display: qmpd is headless: only 'none' is supported")]
+    [InlineData(new[] { "--config" }, "--config: takes one file and no other options")]
+    public void Bad_command_lines_name_the_option(string[] args, string message) =>
+        Assert.Equal(message, Assert.Throws<CommandLineException>(() => QemuCommandLine.Parse(args)).Message);
+
+    [Fact]
+    public void No_arguments_means_the_default_machine()
+    {
+        var options = QemuCommandLine.Parse([]);
+        Assert.True(options.IsDefault);
+        var monitors = Assert.Single(options.Machines).Monitors;
+        Assert.Equal("qmp.sock", monitors[0].Chardev.Path);
+        Assert.Equal(4444, monitors[1].Chardev.Port);
+        Assert.All(monitors, m => Assert.False(m.Chardev.Wait));
+    }
+
+    [Fact]
+    public void Config_file_refuses_daemon_options_inside_a_machine()
+    {
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, """{"machines": [{"args": ["-name", "a", "-pidfile", "/x"]}]}""");
+        var error = Assert.Throws<CommandLineException>(() => QemuCommandLine.Parse(["--config", file]));
+        Assert.Equal("--config: -pidfile, -daemonize and -D belong to the daemon, not to a machine", error.Message);
+        File.WriteAllText(file, """{"machines": [{"args": ["-name", "a"]}, {"args": ["-name", "a"]}]}""");
+        Assert.Equal("--config: machine names must be unique", Assert.Throws<CommandLineException>(() => QemuCommandLine.Parse(["--config", file])).Message);
+        File.Delete(file);
+    }
+}
