@@ -240,6 +240,10 @@ internal sealed class JsonParser
     private string? ParseString(JsonToken token)
     {
         var text = token.Text;
+        // Most strings are plain ASCII without escapes: no need to walk them character by character.
+        var body = text.AsSpan(1, text.Length - 2);
+        if (!body.ContainsAny((byte)'\\', (byte)'\0') && System.Text.Ascii.IsValid(body))
+            return Encoding.ASCII.GetString(body);
         var quote = text[0];
         var result = new StringBuilder(text.Length);
         var i = 1;

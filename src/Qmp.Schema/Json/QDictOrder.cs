@@ -12,8 +12,23 @@ public static class QDictOrder
 {
     private const int BucketCount = 512;
 
+    // Member names repeat endlessly ("return", "id", ...): remember their buckets, up to a bound
+    // so that arbitrary client-chosen keys cannot grow the cache without limit.
+    private const int CacheLimit = 4096;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _cache = new(StringComparer.Ordinal);
+
     /// <summary>The bucket QEMU's QDict puts <paramref name="key"/> in.</summary>
     public static int Bucket(string key)
+    {
+        if (_cache.TryGetValue(key, out var cached))
+            return cached;
+        var bucket = ComputeBucket(key);
+        if (_cache.Count < CacheLimit)
+            _cache.TryAdd(key, bucket);
+        return bucket;
+    }
+
+    private static int ComputeBucket(string key)
     {
         Span<byte> buffer = key.Length <= 128 ? stackalloc byte[key.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(key.Length)];
         var length = Encoding.UTF8.GetBytes(key, buffer);
