@@ -88,7 +88,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         var receive = Task.CompletedTask;
         try
         {
-            await _output.WriteAsync(QmpWire.Serialize(Greeting(), _options.Pretty)).ConfigureAwait(false);
+            await _output.WriteAsync(Greeting(), _options.Pretty).ConfigureAwait(false);
             rpc.StartListening();
             receive = ReceiveAsync(_closing.Token);
             await rpc.Completion.ConfigureAwait(false);
@@ -250,7 +250,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         return new QmpRequest(synthetic, outcome.Command!, outcome.Arguments!);
     }
 
-    private Task WriteAsync(JsonObject message) => _output.WriteAsync(QmpWire.Serialize(message, _options.Pretty));
+    private Task WriteAsync(JsonObject message) => _output.WriteAsync(message, _options.Pretty);
 
     async ValueTask<JsonRpcMessage?> IJsonRpcMessageHandler.ReadAsync(CancellationToken cancellationToken)
     {
@@ -364,7 +364,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
                 _ => QmpWire.Error(QmpErrorClass.GenericError, "Internal error", pending.Id),
             };
             // In-band replies may be held while more in-band requests wait, and go out together.
-            await _output.WriteAsync(QmpWire.Serialize(reply, _options.Pretty), more: pending.InBand && !_inBand.IsEmpty).ConfigureAwait(false);
+            await _output.WriteAsync(reply, _options.Pretty, more: pending.InBand && !_inBand.IsEmpty).ConfigureAwait(false);
         }
         catch (IOException e)
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Json.Nodes;
 using System.Collections.Concurrent;
 
 namespace Qmp.Monitor.Protocol;
@@ -35,14 +36,15 @@ internal sealed class QmpOutput(Stream stream)
     /// <paramref name="more"/> (further requests are already waiting) the bytes may be held back
     /// and sent with the next replies in one write; <see cref="FlushAsync"/> sends them.
     /// </summary>
-    public async Task WriteAsync(byte[] data, bool more = false)
+    public async Task WriteAsync(JsonObject message, bool pretty, bool more = false)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
             ThrowIfFailed();
             DrainEvents();
-            _held.Write(data);
+            // Serialised straight into the outgoing buffer: no copy per reply.
+            QmpWire.WriteTo(_held, message, pretty);
             if (!more || _held.WrittenCount >= HoldLimit)
                 await SendHeldAsync().ConfigureAwait(false);
         }

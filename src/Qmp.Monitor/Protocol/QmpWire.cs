@@ -11,12 +11,15 @@ internal static class QmpWire
     public static byte[] Serialize(JsonObject message, bool pretty)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        QmpJsonWriter.Write(buffer, message, pretty, "\r\n");
-        var span = buffer.GetSpan(2);
-        span[0] = (byte)'\r';
-        span[1] = (byte)'\n';
-        buffer.Advance(2);
+        WriteTo(buffer, message, pretty);
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Appends the message and its CRLF to <paramref name="output"/>.</summary>
+    public static void WriteTo(IBufferWriter<byte> output, JsonObject message, bool pretty)
+    {
+        QmpJsonWriter.Write(output, message, pretty, "\r\n");
+        output.Write("\r\n"u8);
     }
 
     /// <summary><c>{"return": value, "id": id}</c>; the id only when the request had one.</summary>
