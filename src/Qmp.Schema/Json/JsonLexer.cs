@@ -255,9 +255,12 @@ internal sealed class JsonLexer
 
     private void Single(byte b, JsonTokenType type)
     {
-        _token.Add(b);
-        EmitToken(type);
+        // Structural tokens are a third of all tokens; they share one array per byte.
+        _state = State.Start;
+        _emit(new JsonToken(type, _structural[b]));
     }
+
+    private static readonly byte[][] _structural = Enumerable.Range(0, 128).Select(b => new[] { (byte)b }).ToArray();
 
     private void FailWith(byte b)
     {
