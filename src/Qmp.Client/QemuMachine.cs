@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net.Sockets;
-using System.Text;
 
 namespace Qmp.Client;
 
@@ -15,9 +13,8 @@ public sealed class QemuMachine : IAsyncDisposable
     private readonly string _binary;
     private readonly IReadOnlyList<string> _prefixArgs;
     private readonly IReadOnlyList<string> _args;
-    private readonly StringBuilder _output = new();
     private readonly string _tempDir;
-    private Process? _process;
+    private CapturedProcess? _process;
     private QmpClient? _qmp;
     private bool _quitIssued;
 
@@ -34,23 +31,16 @@ public sealed class QemuMachine : IAsyncDisposable
     public QmpClient Qmp => _qmp ?? throw new InvalidOperationException("The machine is not launched.");
 
     /// <summary>Whether the process is running.</summary>
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _process is { Process.HasExited: false };
 
     /// <summary>The exit code, once the process ended.</summary>
-    public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
+    public int? ExitCode => _process is { Process.HasExited: true } p ? p.Process.ExitCode : null;
 
     /// <summary>The process id.</summary>
-    public int? Pid => _process?.Id;
+    public int? Pid => _process?.Process.Id;
 
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-                return _output.ToString();
-        }
-    }
+    public string Output => _process?.Output ?? "";
 
     /// <summary>A scratch directory removed at cleanup.</summary>
     public string TempDir => _tempDir;
@@ -63,30 +53,22 @@ public sealed class QemuMachine : IAsyncDisposable
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
         listener.Listen(1);
 
-        var start = new ProcessStartInfo(_binary)
+        string[] monitor = ["-display", "none", "-chardev", $"socket,id=mon,path={socketPath}", "-mon", "chardev=mon,mode=control"];
+        try
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in _prefixArgs)
-            start.ArgumentList.Add(arg);
-        foreach (var arg in new[] { "-display", "none", "-chardev", $"socket,id=mon,path={socketPath}", "-mon", "chardev=mon,mode=control" }.Concat(_args))
-            start.ArgumentList.Add(arg);
-        _process = Process.Start(start) ?? throw new VmLaunchException("could not start", null, CommandLine, "");
-        _process.OutputDataReceived += (_, e) => Append(e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        _process.StandardInput.Close();
+            _process = CapturedProcess.Start(_binary, [.. _prefixArgs, .. monitor, .. _args]);
+        }
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+        {
+            throw new VmLaunchException("could not start: " + e.Message, null, CommandLine, "", e);
+        }
 
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
         try
         {
             var accept = listener.AcceptAsync(timer.Token).AsTask();
-            var exited = _process.WaitForExitAsync(timer.Token);
+            var exited = _process.Process.WaitForExitAsync(timer.Token);
             if (await Task.WhenAny(accept, exited).ConfigureAwait(false) != accept)
             {
                 await exited.ConfigureAwait(false);
@@ -112,24 +94,31 @@ public sealed class QemuMachine : IAsyncDisposable
     {
         if (_process is null)
             return;
+        // The quit and the wait for the exit share one deadline: a hung emulator that never
+        // answers quit must not hang the harness.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
         try
         {
             if (!_quitIssued && _qmp is not null)
             {
                 _quitIssued = true;
-                await _qmp.ExecuteAsync("quit", cancellationToken: cancellationToken).ConfigureAwait(false);
+                await _qmp.ExecuteAsync("quit", cancellationToken: deadline.Token).ConfigureAwait(false);
             }
-            else if (_qmp is null && !_process.HasExited)
+            else if (_qmp is null)
             {
                 // No monitor to ask: SIGTERM is the polite request.
-                SendSignal(_process.Id, 15);
+                _process.Signal(15);
             }
-            await WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            await _process.Process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not AbnormalShutdownException)
         {
             await KillAsync().ConfigureAwait(false);
-            throw new AbnormalShutdownException("Could not perform graceful shutdown", e);
+            var cause = e is OperationCanceledException && !cancellationToken.IsCancellationRequested
+                ? new TimeoutException($"The process did not exit within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds:0.#} s.", e)
+                : e;
+            throw new AbnormalShutdownException("Could not perform graceful shutdown", cause);
         }
         finally
         {
@@ -147,45 +136,23 @@ public sealed class QemuMachine : IAsyncDisposable
     /// <summary>SIGKILL, wait, clean up.</summary>
     public async Task KillAsync()
     {
-        if (_process is { HasExited: false } p)
-        {
-            p.Kill(entireProcessTree: true);
-            await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-        }
+        if (_process is not null)
+            await _process.KillAsync().ConfigureAwait(false);
         await CleanupAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Sends a signal (e.g. 15 for SIGTERM) to the process.</summary>
-    public void Signal(int signal)
-    {
-        if (_process is { HasExited: false } p)
-            SendSignal(p.Id, signal);
-    }
+    /// <summary>Sends a signal (e.g. 15 for SIGTERM, 19 for SIGSTOP) to the process.</summary>
+    public void Signal(int signal) => _process?.Signal(signal);
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        if (_process is { HasExited: false })
-            await KillAsync().ConfigureAwait(false);
-        await CleanupAsync().ConfigureAwait(false);
-        _process?.Dispose();
+        await KillAsync().ConfigureAwait(false);
+        if (_process is not null)
+            await _process.DisposeAsync().ConfigureAwait(false);
     }
 
     private string CommandLine => string.Join(' ', new[] { _binary }.Concat(_prefixArgs).Concat(_args));
-
-    private async Task WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
-        try
-        {
-            await _process!.WaitForExitAsync(timer.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"The process did not exit within {timeout.TotalSeconds:0.#} s.", e);
-        }
-    }
 
     private async Task CleanupAsync()
     {
@@ -204,15 +171,4 @@ public sealed class QemuMachine : IAsyncDisposable
             // Something still holds a file; the directory is only scratch space.
         }
     }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-            return;
-        lock (_output)
-            _output.Append(line).Append('\n');
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int SendSignal(int pid, int signal);
 }

@@ -50,7 +50,19 @@ public class LifecycleTests
     }
 
     [Fact]
-    public async Task Harness_shutdown_of_a_hung_process_kills_it_and_throws_with_the_cause()
+    public async Task Harness_shutdown_of_a_hung_emulator_kills_it_and_throws_with_the_cause()
+    {
+        await using var machine = new QemuMachine(Qmpd.Binary, ["-name", "hung"]);
+        await machine.LaunchAsync();
+        machine.Signal(19); // SIGSTOP: quit is never answered
+        var error = await Assert.ThrowsAsync<AbnormalShutdownException>(() => machine.ShutdownAsync(TimeSpan.FromSeconds(1)));
+        Assert.IsType<TimeoutException>(error.InnerException);
+        Assert.False(machine.IsRunning, "the fallback kills the process");
+        await machine.ShutdownAsync(); // a second call does nothing
+    }
+
+    [Fact]
+    public async Task Harness_launch_of_a_process_that_never_connects_times_out_and_kills_it()
     {
         // A process that never speaks QMP stands in for a hung emulator.
         await using var machine = new QemuMachine("/bin/sh", [], prefixArgs: ["-c", "exec sleep 60", "sh"]);

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Qmp.Client;
 
 namespace Qmp.Functional.Tests;
 
@@ -53,10 +53,7 @@ public class QemuComparisonTests
         var dir = Qmpd.TempDir();
         var qemuSocket = Path.Combine(dir, "qemu.sock");
         var qmpdSocket = Path.Combine(dir, "qmpd.sock");
-        var start = new ProcessStartInfo(qemu) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var arg in new[] { "-machine", "none", "-nodefaults", "-display", "none", "-S", "-qmp", $"unix:{qemuSocket},server=on,wait=off" })
-            start.ArgumentList.Add(arg);
-        await using var reference = new RunningProcess(Process.Start(start)!);
+        await using var reference = CapturedProcess.Start(qemu, ["-machine", "none", "-nodefaults", "-display", "none", "-S", "-qmp", $"unix:{qemuSocket},server=on,wait=off"], keepStdin: true);
         await using var qmpd = Qmpd.Start(["-S", "-qmp", $"unix:{qmpdSocket},server=on,wait=off"]);
         using var qemuConnection = new RawQmpConnection(await Qmpd.ConnectUnixAsync(qemuSocket));
         using var qmpdConnection = new RawQmpConnection(await Qmpd.ConnectUnixAsync(qmpdSocket));

@@ -1,7 +1,6 @@
-using System.Diagnostics;
+using Qmp.Client;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace Qmp.Functional.Tests;
 
@@ -34,19 +33,8 @@ internal static class Qmpd
     public static string TempDir() => Directory.CreateTempSubdirectory("qmpd-test-").FullName;
 
     /// <summary>Starts qmpd with <paramref name="args"/>, capturing its output.</summary>
-    public static RunningProcess Start(IEnumerable<string> args, bool redirectStdin = true)
-    {
-        var start = new ProcessStartInfo(Binary)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = redirectStdin,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        return new RunningProcess(Process.Start(start)!);
-    }
+    public static CapturedProcess Start(IEnumerable<string> args, string? workingDirectory = null) =>
+        CapturedProcess.Start(Binary, args, keepStdin: true, workingDirectory);
 
     /// <summary>Waits until a unix socket accepts connections.</summary>
     public static async Task<Socket> ConnectUnixAsync(string path, TimeSpan? timeout = null)
@@ -67,60 +55,4 @@ internal static class Qmpd
             }
         }
     }
-}
-
-/// <summary>A started process with its output collected.</summary>
-internal sealed class RunningProcess : IAsyncDisposable
-{
-    private readonly StringBuilder _output = new();
-
-    public RunningProcess(Process process)
-    {
-        Process = process;
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-    }
-
-    public Process Process { get; }
-
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-                return _output.ToString();
-        }
-    }
-
-    public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
-    {
-        await Process.WaitForExitAsync().WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
-        Process.WaitForExit();
-        return Process.ExitCode;
-    }
-
-    public void Signal(int signal) => _ = Kill(Process.Id, signal);
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!Process.HasExited)
-        {
-            Process.Kill(entireProcessTree: true);
-            await Process.WaitForExitAsync();
-        }
-        Process.Dispose();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-            return;
-        lock (_output)
-            _output.Append(line).Append('\n');
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

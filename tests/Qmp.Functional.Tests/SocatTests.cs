@@ -21,7 +21,7 @@ public class SocatTests
         await process.StandardInput.WriteLineAsync("""{"execute": "query-status"}""");
         await process.StandardInput.WriteLineAsync("""{"execute": "stop"}""");
         await process.StandardInput.WriteLineAsync("""{"execute": "quit"}""");
-        var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : throw new TimeoutException(qmpd.Output));
+        var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
         var lines = output.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, \"major\": 10}", lines[0], StringComparison.Ordinal);
         Assert.Equal("""{"return": {}}""", lines[1]);

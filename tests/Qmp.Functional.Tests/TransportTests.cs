@@ -182,8 +182,7 @@ public class TransportTests
     public async Task Default_machine_listens_on_qmp_sock_and_port_4444()
     {
         var dir = Qmpd.TempDir();
-        var start = new ProcessStartInfo(Qmpd.Binary) { UseShellExecute = false, WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        await using var qmpd = new RunningProcess(Process.Start(start)!);
+        await using var qmpd = Qmpd.Start([], workingDirectory: dir);
         await using var unix = await ConnectUnixWithRetryAsync(Path.Combine(dir, "qmp.sock"));
         await unix.NegotiateAsync();
         Assert.Equal("demo", (await unix.ExecuteAsync<Qmp.Schema.NameInfo>("query-name")).Name);
