@@ -147,6 +147,9 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             _logger.LogWarning("Dropping events for {Peer} ({Event} and {Count} so far): the client is not reading", Peer, message.Name, _output.DroppedEvents);
     }
 
+    /// <summary>Events dropped because the client did not read.</summary>
+    internal long DroppedEvents => _output.DroppedEvents;
+
     private int InBandLimit => _oobEnabled ? _options.InBandQueueLimit : 1;
 
     private JsonObject Greeting() => new()
