@@ -12,6 +12,9 @@ internal sealed record DaemonOptions
     /// <summary><c>-D FILE</c>: also log to this file.</summary>
     public string? LogFile { get; init; }
 
+    /// <summary>Text to print instead of running (<c>-machine help</c>).</summary>
+    public string? InfoOutput { get; init; }
+
     /// <summary>True when started with no arguments: the built-in default machine.</summary>
     public bool IsDefault { get; init; }
 }

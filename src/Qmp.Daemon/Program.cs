@@ -15,6 +15,12 @@ catch (CommandLineException e)
     return 1;
 }
 
+if (options.InfoOutput is { } info)
+{
+    Console.Out.Write(info);
+    return 0;
+}
+
 if (options.Daemonize)
 {
     if (!Daemonizer.IsChild)

@@ -19,6 +19,11 @@ internal static class QemuCommandLine
     {
         if (args.Count == 0)
             return Default();
+        for (var i = 0; i + 1 < args.Count; i++)
+        {
+            if (args[i] is "-machine" or "-M" or "--machine" && args[i + 1] == "help")
+                return new DaemonOptions { Machines = [], InfoOutput = MachineHelp() };
+        }
         if (args[0] == "--config")
         {
             if (args.Count != 2)
@@ -27,6 +32,19 @@ internal static class QemuCommandLine
         }
         var machine = ParseMachine(args, out var global);
         return global with { Machines = [machine] };
+    }
+
+    /// <summary>QEMU's <c>-machine help</c> listing.</summary>
+    private static string MachineHelp()
+    {
+        var lines = new List<string> { "Supported machines are:" };
+        foreach (var type in MachineTypes.All)
+        {
+            if (type.Alias is not null)
+                lines.Add($"{type.Alias,-20} {type.Description} (alias of {type.Name})");
+            lines.Add($"{type.Name,-20} {type.Description}{(type.IsDefault ? " (default)" : "")}");
+        }
+        return string.Join('\n', lines) + "\n";
     }
 
     private static DaemonOptions Default() => new()

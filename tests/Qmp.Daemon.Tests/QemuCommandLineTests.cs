@@ -76,6 +76,18 @@ public class QemuCommandLineTests
         Assert.Equal(message, Assert.Throws<CommandLineException>(() => QemuCommandLine.Parse(args)).Message);
 
     [Fact]
+    public void Machine_help_lists_the_boards_like_QEMU()
+    {
+        var info = QemuCommandLine.Parse(["-machine", "help"]).InfoOutput;
+        Assert.Equal(
+            "Supported machines are:\n"
+            + "pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-10.0)\n"
+            + "pc-i440fx-10.0       Standard PC (i440FX + PIIX, 1996) (default)\n"
+            + "none                 empty machine\n",
+            info);
+    }
+
+    [Fact]
     public void No_arguments_means_the_default_machine()
     {
         var options = QemuCommandLine.Parse([]);
