@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Qmp.Client;
 using System.Net.Sockets;
 using System.Text;
 
@@ -7,10 +7,10 @@ namespace Qmp.Bench;
 /// <summary>A QMP server process (qmpd or QEMU) on a unix socket, negotiated and ready.</summary>
 internal sealed class QmpEndpointUnderTest : IAsyncDisposable
 {
-    private readonly Process? _process;
+    private readonly CapturedProcess? _process;
     private readonly string _dir;
 
-    private QmpEndpointUnderTest(string name, Process? process, string dir, Socket socket)
+    private QmpEndpointUnderTest(string name, CapturedProcess? process, string dir, Socket socket)
     {
         Name = name;
         _process = process;
@@ -26,22 +26,11 @@ internal sealed class QmpEndpointUnderTest : IAsyncDisposable
     {
         var dir = Directory.CreateTempSubdirectory("qmp-bench-").FullName;
         var path = Path.Combine(dir, "qmp.sock");
-        Process? process = null;
+        CapturedProcess? process = null;
         if (serve is not null)
-        {
             _ = serve(path);
-        }
         else
-        {
-            var start = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
-            foreach (var arg in args)
-                start.ArgumentList.Add(arg.Replace("$SOCK", path, StringComparison.Ordinal));
-            process = Process.Start(start)!;
-            process.ErrorDataReceived += (_, _) => { };
-            process.OutputDataReceived += (_, _) => { };
-            process.BeginErrorReadLine();
-            process.BeginOutputReadLine();
-        }
+            process = CapturedProcess.Start(binary, args.Select(a => a.Replace("$SOCK", path, StringComparison.Ordinal)), keepStdin: true);
         var socket = await ConnectAsync(path);
         var endpoint = new QmpEndpointUnderTest(name, process, dir, socket);
         await endpoint.ReadLinesAsync(1); // greeting
@@ -112,9 +101,8 @@ internal sealed class QmpEndpointUnderTest : IAsyncDisposable
         Socket.Dispose();
         if (_process is not null)
         {
-            if (!_process.WaitForExit(5000))
-                _process.Kill(entireProcessTree: true);
-            _process.Dispose();
+            await ((Task)_process.WaitForExitAsync(TimeSpan.FromSeconds(5))).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _process.DisposeAsync();
         }
         Directory.Delete(_dir, recursive: true);
     }
