@@ -1,0 +1,13 @@
+namespace Qmp.Cpu.X86.Semantics;
+
+internal readonly struct AddOp : IAluOp
+{
+    public static bool WritesResult => true;
+
+    public static uint Apply<TSize>(X86Cpu cpu, uint dst, uint src) where TSize : IOpSize
+    {
+        var r = (dst + src) & TSize.Mask;
+        cpu.SetLazy(LazyOp.Add, TSize.Bits, r, dst, src);
+        return r;
+    }
+}

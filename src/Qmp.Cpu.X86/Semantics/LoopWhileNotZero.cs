@@ -1,0 +1,6 @@
+namespace Qmp.Cpu.X86.Semantics;
+
+internal readonly struct LoopWhileNotZero : ILoopCondition
+{
+    public static bool Continue(X86Cpu cpu) => cpu.Condition(5);
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+
+namespace Qmp.Cpu.X86;
+
+public sealed partial class X86Cpu
+{
+    /// <summary>
+    /// The guest's clock in nanoseconds; the TSC runs at 1 GHz on it. The machine supplies a
+    /// virtual clock that stops while the guest is paused.
+    /// </summary>
+    public Func<long> Clock { get; set; } = static () => (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
+
+    internal ulong ReadTsc() => (ulong)Clock() + TscOffset;
+
+    /// <summary>The MSRs a 32-bit OS touches; null for an MSR that does not exist (#GP).</summary>
+    internal ulong? ReadMsr(uint index) => index switch
+    {
+        0x10 => ReadTsc(),
+        0x17 => 0,
+        0x1B => ApicBase,
+        0x8B => 0,
+        0x174 => SysenterCs,
+        0x175 => SysenterEsp,
+        0x176 => SysenterEip,
+        0x1A0 => MiscEnable,
+        0x277 => Pat,
+        _ => null,
+    };
+
+    internal bool WriteMsr(uint index, ulong value)
+    {
+        switch (index)
+        {
+            case 0x10:
+                TscOffset = value - (ulong)Clock();
+                return true;
+            case 0x1B:
+                ApicBase = value & 0xFFFFF900;
+                return true;
+            case 0x8B:
+                return true;
+            case 0x174:
+                SysenterCs = (uint)value & 0xFFFF;
+                return true;
+            case 0x175:
+                SysenterEsp = (uint)value;
+                return true;
+            case 0x176:
+                SysenterEip = (uint)value;
+                return true;
+            case 0x1A0:
+                MiscEnable = value;
+                return true;
+            case 0x277:
+                Pat = value;
+                return true;
+            default:
+                return false;
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using Qmp.Memory;
+
+namespace Qmp.Cpu.X86;
+
+public sealed unsafe partial class X86Cpu
+{
+    private volatile bool _exitRequested;
+    private BlockTranslator? _translator;
+    private int _threadId;
+    private readonly Queue<long> _foreignCodeWrites = new();
+    private readonly HashSet<RamBlock> _watchedBlocks = [];
+
+    /// <summary>Set by a handler that must end the block early (EIP already set).</summary>
+    internal bool StopBlock;
+
+    /// <summary>True after HLT until an interrupt arrives.</summary>
+    public bool Halted { get; internal set; }
+
+    /// <summary>Guest instructions retired (approximately: counted per block).</summary>
+    public long InstructionsRetired { get; private set; }
+
+    /// <summary>Blocks translated and invalidated so far.</summary>
+    public (long Translated, long Invalidated, int Cached) BlockStatistics => (Blocks.Translated, Blocks.Invalidated, Blocks.Count);
+
+    /// <summary>Asks <see cref="Run"/> to return at the next block boundary. Thread-safe.</summary>
+    public void RequestExit() => _exitRequested = true;
+
+    /// <summary>Clears a pending exit request; the machine calls this before applying its queued work.</summary>
+    public void ClearExitRequest() => _exitRequested = false;
+
+    /// <summary>
+    /// Executes guest code on the calling thread (the machine's translator thread) until an exit
+    /// is requested, the guest halts, it triple-faults, or <paramref name="blockBudget"/> blocks ran.
+    /// </summary>
+    public CpuExit Run(long blockBudget = long.MaxValue)
+    {
+        _threadId = Environment.CurrentManagedThreadId;
+        _translator ??= new BlockTranslator(this);
+        WatchRamBlocks();
+        while (true)
+        {
+            if (_exitRequested)
+                return CpuExit.ExitRequested;
+            if (_flushRequested)
+            {
+                FlushTlb();
+                Blocks.FlushJumpCache();
+                WatchRamBlocks();
+            }
+            if (_foreignCodeWrites.Count > 0)
+                ApplyForeignCodeWrites();
+            if (TripleFaulted)
+                return CpuExit.TripleFault;
+            if (InterruptShadow)
+                InterruptShadow = false;
+            else if ((EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true } line)
+                ExternalInterrupt(line.Acknowledge());
+            if (Halted)
+                return CpuExit.Halted;
+            if (blockBudget-- <= 0)
+                return CpuExit.BudgetExhausted;
+            var tb = FindBlock();
+            if (tb is not null)
+                Execute(tb);
+        }
+    }
+
+    private TranslationBlock? FindBlock()
+    {
+        var csBase = Cs.Base;
+        var linear = csBase + Eip;
+        var mode = BlockModeFlags;
+        var tb = Blocks.LookupFast(linear, csBase, mode);
+        if (tb is not null)
+            return tb;
+        try
+        {
+            var physical = TranslateFetch(linear);
+            return Blocks.Lookup(physical, linear, csBase, mode) ?? _translator!.Translate(mode);
+        }
+        catch (GuestFault fault)
+        {
+            DeliverFault(fault);
+            return null;
+        }
+    }
+
+    /// <summary>What the decoding of a block depends on besides its address: the code size.</summary>
+    internal uint BlockModeFlags => (Cs.Is32 && ProtectedMode && !Vm86 ? 1u : 0u) | (ProtectedMode ? 2u : 0u) | (Vm86 ? 4u : 0u);
+
+    private void Execute(TranslationBlock tb)
+    {
+        tb.Executions++;
+        var ops = tb.Ops;
+        fixed (DecodedOp* first = ops)
+        {
+            var op = first;
+            var end = first + ops.Length;
+            try
+            {
+                do
+                {
+                    Eip = op->NextEip;
+                    op->Handler(this, op);
+                    op++;
+                }
+                while (op < end && !StopBlock);
+                InstructionsRetired += op - first;
+            }
+            catch (GuestFault fault)
+            {
+                InstructionsRetired += op - first;
+                Eip = op->Eip;
+                StopBlock = false;
+                DeliverFault(fault);
+            }
+        }
+        StopBlock = false;
+    }
+
+    internal ulong TranslateFetch(uint linear) => TranslatePage(linear, Access.Fetch, out _);
+
+    private void WatchRamBlocks()
+    {
+        foreach (var block in _memory.RamBlocks())
+        {
+            if (_watchedBlocks.Add(block))
+            {
+                block.CodeWritten += OnCodeWritten;
+                block.Dirty.Changed += () => _flushRequested = true;
+            }
+        }
+    }
+
+    // A write hit a page holding translated code: drop its blocks. On the CPU's own thread this
+    // happens at once (and ends the current block, which may be among them); writes from other
+    // threads (DMA) are queued for the next block boundary.
+    private void OnCodeWritten(RamBlock block, long page)
+    {
+        foreach (var range in _memory.FlatView)
+        {
+            var region = range.Region;
+            if (!ReferenceEquals(region.Block, block))
+                continue;
+            var offset = page << PageSize.Shift;
+            var start = range.BlockOffsetOf(range.Start);
+            if (offset < start || offset >= start + (long)(range.End - range.Start))
+                continue;
+            var physicalPage = (long)((range.Start + (ulong)(offset - start)) >> PageSize.Shift);
+            if (Environment.CurrentManagedThreadId == _threadId)
+            {
+                Blocks.InvalidatePage(physicalPage);
+                StopBlock = true;
+            }
+            else
+            {
+                lock (_foreignCodeWrites)
+                    _foreignCodeWrites.Enqueue(physicalPage);
+                RequestExit();
+            }
+        }
+        if (Environment.CurrentManagedThreadId == _threadId)
+            Blocks.ReleaseCodePage(block, page);
+    }
+
+    private void ApplyForeignCodeWrites()
+    {
+        lock (_foreignCodeWrites)
+        {
+            while (_foreignCodeWrites.TryDequeue(out var page))
+                Blocks.InvalidatePage(page);
+        }
+    }
+}

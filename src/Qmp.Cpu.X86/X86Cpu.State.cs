@@ -1,0 +1,46 @@
+namespace Qmp.Cpu.X86;
+
+public sealed partial class X86Cpu
+{
+    /// <summary>General register <paramref name="index"/> in encoding order (0 = EAX … 7 = EDI).</summary>
+    public uint GetRegister(int index) => (uint)index < 8 ? Reg(index) : throw new ArgumentOutOfRangeException(nameof(index));
+
+    /// <summary>Sets general register <paramref name="index"/> (loaders and tests).</summary>
+    public void SetRegister(int index, uint value)
+    {
+        if ((uint)index >= 8)
+            throw new ArgumentOutOfRangeException(nameof(index));
+        Reg(index) = value;
+    }
+
+    /// <summary>The instruction pointer (offset in CS).</summary>
+    public uint InstructionPointer => Eip;
+
+    /// <summary>EFLAGS with the status flags evaluated.</summary>
+    public uint FlagsRegister => Eflags;
+
+    /// <summary>
+    /// The state a Multiboot loader hands over (Multiboot spec 3.2, and QEMU's loader): protected
+    /// mode without paging, CS a flat 32-bit code segment and the data segments flat, interrupts
+    /// off. The selectors are QEMU's (0x10 code, 0x18 data) though no GDT backs them.
+    /// </summary>
+    public void EnterFlatProtectedMode(uint eip, ushort codeSelector = 0x10, ushort dataSelector = 0x18)
+    {
+        Cr0 = (Cr0 | 1) & ~0x80000000u;
+        Eflags = Flags.Reserved1;
+        for (var s = 0; s < SegmentRegister.Count; s++)
+        {
+            ref var seg = ref Seg(s);
+            seg.Selector = s == SegmentRegister.CS ? codeSelector : dataSelector;
+            seg.Base = 0;
+            seg.Limit = 0xFFFFFFFF;
+            seg.Attributes = (ushort)((s == SegmentRegister.CS ? 0x9B : 0x93) | SegmentCache.Big | SegmentCache.Granularity);
+            seg.Flat = true;
+        }
+        SetCpl(0);
+        Eip = eip;
+        Halted = false;
+        FlushTlb();
+        Blocks.FlushJumpCache();
+    }
+}
