@@ -34,12 +34,16 @@ public sealed partial class X86Cpu
         EflagsRaw = (EflagsRaw & ~mask) | (bits & mask);
     }
 
+    // Operands and results are stored masked to the operand size, so carries compare directly.
     internal bool CF => LazyKind switch
     {
         LazyOp.None => (EflagsRaw & Flags.CF) != 0,
         LazyOp.Logic => false,
         LazyOp.Inc or LazyOp.Dec => LazyCarryIn != 0,
-        _ => (ComputeArithFlags() & Flags.CF) != 0,
+        LazyOp.Add => LazyResult < LazyDst,
+        LazyOp.Sub => LazyDst < LazySrc,
+        LazyOp.Adc => LazyCarryIn != 0 ? LazyResult <= LazyDst : LazyResult < LazyDst,
+        _ => LazyCarryIn != 0 ? LazyDst <= LazySrc : LazyDst < LazySrc,
     };
 
     internal uint ComputeArithFlags()

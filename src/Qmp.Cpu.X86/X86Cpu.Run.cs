@@ -60,8 +60,18 @@ public sealed unsafe partial class X86Cpu
             if (blockBudget-- <= 0)
                 return CpuExit.BudgetExhausted;
             var tb = FindBlock();
-            if (tb is not null)
-                Execute(tb);
+            if (tb is null)
+                continue;
+            // Chain straight into following blocks while nothing needs the outer checks: no
+            // exit request, no interrupt window change (StopBlock), no pending interrupt.
+            while (Execute(tb) && !_exitRequested && !_flushRequested && blockBudget-- > 0)
+            {
+                if ((EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true })
+                    break;
+                tb = FindBlock();
+                if (tb is null)
+                    break;
+            }
         }
     }
 
@@ -88,7 +98,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>What the decoding of a block depends on besides its address: the code size.</summary>
     internal uint BlockModeFlags => (Cs.Is32 && ProtectedMode && !Vm86 ? 1u : 0u) | (ProtectedMode ? 2u : 0u) | (Vm86 ? 4u : 0u);
 
-    private void Execute(TranslationBlock tb)
+    // Returns true when the block ran to its end without StopBlock or a fault, so the caller may
+    // chain into the next block without the outer loop's checks.
+    private bool Execute(TranslationBlock tb)
     {
         tb.Executions++;
         var ops = tb.Ops;
@@ -113,9 +125,15 @@ public sealed unsafe partial class X86Cpu
                 Eip = op->Eip;
                 StopBlock = false;
                 DeliverFault(fault);
+                return false;
             }
         }
-        StopBlock = false;
+        if (StopBlock)
+        {
+            StopBlock = false;
+            return false;
+        }
+        return true;
     }
 
     internal ulong TranslateFetch(uint linear) => TranslatePage(linear, Access.Fetch, out _);
