@@ -41,6 +41,9 @@ public sealed partial class X86Cpu
     internal void SoftwareInterruptUnchecked(int vector, uint returnEip) =>
         Deliver(vector, software: true, false, 0, returnEip, external: false);
 
+    /// <summary>INT1: a #DB trap delivered like an exception (no gate-DPL check).</summary>
+    internal void DebugTrap(uint returnEip) => Deliver(CpuException.DB, software: false, false, 0, returnEip, external: false);
+
     /// <summary>An interrupt from the PIC (or NMI) at an instruction boundary.</summary>
     internal void ExternalInterrupt(int vector)
     {

@@ -108,6 +108,18 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>
+    /// Read-modify-write instructions check write access before reading (the processor reads
+    /// with write intent), so a read-only or absent page faults as a write.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PrepareWrite(uint linear, int size)
+    {
+        ref var e = ref TlbFor(linear);
+        if (e.WriteTag != (linear & ~0xFFFu) || (linear & 0xFFF) > 0x1000 - (uint)size)
+            ProbeWrite(linear, size);
+    }
+
+    /// <summary>
     /// Checks that a write of <paramref name="size"/> bytes at <paramref name="linear"/> would
     /// succeed, without writing: instructions that write several places probe first, so a fault
     /// leaves memory untouched.

@@ -4,7 +4,7 @@ using static Qmp.Cpu.X86.Semantics.Pick;
 namespace Qmp.Cpu.X86.Semantics;
 
 /// <summary>
-/// The legacy decimal-arithmetic instructions DAA DAS AAA AAS AAM AAD, and BOUND. For the flags
+/// The legacy decimal-arithmetic instructions DAA DAS AAA AAS AAM AAD, SALC and BOUND. For the flags
 /// the manuals leave undefined we make QEMU's choice: DAA/DAS clear OF, AAA/AAS leave SF ZF PF
 /// OF unchanged, AAM/AAD clear OF AF CF.
 /// </summary>
@@ -18,6 +18,7 @@ internal static unsafe class BcdFamily
         table.Add(Mnemonic.Aas, (in Instruction i) => P(&Aas));
         table.Add(Mnemonic.Aam, (in Instruction i) => P(&Aam));
         table.Add(Mnemonic.Aad, (in Instruction i) => P(&Aad));
+        table.Add(Mnemonic.Salc, (in Instruction i) => P(&Salc));
         table.Add(Mnemonic.Bound, (in Instruction i) => Bits0(i) == 16 ? P(&Bound<Size16>) : P(&Bound<Size32>));
     }
 
@@ -114,6 +115,9 @@ internal static unsafe class BcdFamily
         cpu.SetReg16(Gpr32.Eax, al);
         cpu.SetStatusFlags(Flags.Arith, SzpOf(al));
     }
+
+    // Undocumented but executed by every Intel processor: AL = CF ? 0xFF : 0.
+    private static void Salc(X86Cpu cpu, DecodedOp* op) => cpu.SetReg8(0, cpu.CF ? 0xFFu : 0);
 
     private static void Bound<TSize>(X86Cpu cpu, DecodedOp* op) where TSize : IOpSize
     {

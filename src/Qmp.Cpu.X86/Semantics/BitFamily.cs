@@ -96,6 +96,8 @@ internal static unsafe class BitFamily
         else
             offset = raw & (uint)(TSize.Bits - 1);
         var linear = cpu.Linear(op->Seg, ea, TSize.Bits / 8, op->Aux != Test);
+        if (op->Aux != Test)
+            cpu.PrepareWrite(linear, TSize.Bits / 8);
         var value = TSize.LoadLinear(cpu, linear);
         var bit = 1u << (int)offset;
         if (op->Aux != Test)

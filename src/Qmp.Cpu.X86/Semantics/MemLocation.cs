@@ -6,6 +6,8 @@ internal readonly unsafe struct MemLocation : ILocation
     public static uint Read<TSize>(X86Cpu cpu, DecodedOp* op, bool forWrite, out uint handle) where TSize : IOpSize
     {
         handle = cpu.Linear(op->Seg, cpu.EffectiveAddress(op), TSize.Bits / 8, forWrite);
+        if (forWrite)
+            cpu.PrepareWrite(handle, TSize.Bits / 8);
         return TSize.LoadLinear(cpu, handle);
     }
 

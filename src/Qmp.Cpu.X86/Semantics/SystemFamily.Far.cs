@@ -10,6 +10,7 @@ internal static unsafe partial class SystemFamily
         table.Add(Mnemonic.Int, (in Instruction i) => P(&IntN));
         table.Add(Mnemonic.Int3, (in Instruction i) => P(&Int3));
         table.Add(Mnemonic.Into, (in Instruction i) => P(&Into));
+        table.Add(Mnemonic.Int1, (in Instruction i) => P(&Int1));
         table.Add(Mnemonic.Iret, (in Instruction i) => P(&Iret<Size16>));
         table.Add(Mnemonic.Iretd, (in Instruction i) => P(&Iret<Size32>));
         table.Add(Mnemonic.Retf, (in Instruction i) => i.Code is Code.Retfw or Code.Retfw_imm16 ? P(&Retf<Size16>) : P(&Retf<Size32>));
@@ -39,6 +40,13 @@ internal static unsafe partial class SystemFamily
     {
         // INT3 is not subject to the VM86 IOPL check.
         cpu.SoftwareInterruptUnchecked(CpuException.BP, op->NextEip);
+        cpu.StopBlock = true;
+    }
+
+    // INT1 (ICEBP) raises #DB as a trap, without the gate-DPL check of INT n.
+    private static void Int1(X86Cpu cpu, DecodedOp* op)
+    {
+        cpu.DebugTrap(op->NextEip);
         cpu.StopBlock = true;
     }
 
