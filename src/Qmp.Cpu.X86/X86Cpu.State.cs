@@ -2,6 +2,15 @@ namespace Qmp.Cpu.X86;
 
 public sealed partial class X86Cpu
 {
+    /// <summary>Loads GDTR and IDTR, as boot code leaves them.</summary>
+    public void SetDescriptorTables(uint gdtBase, uint gdtLimit, uint idtBase, uint idtLimit)
+    {
+        GdtrBase = gdtBase;
+        GdtrLimit = gdtLimit & 0xFFFF;
+        IdtrBase = idtBase;
+        IdtrLimit = idtLimit & 0xFFFF;
+    }
+
     /// <summary>General register <paramref name="index"/> in encoding order (0 = EAX … 7 = EDI).</summary>
     public uint GetRegister(int index) => (uint)index < 8 ? Reg(index) : throw new ArgumentOutOfRangeException(nameof(index));
 
@@ -22,12 +31,12 @@ public sealed partial class X86Cpu
     /// <summary>
     /// The state a Multiboot loader hands over (Multiboot spec 3.2, and QEMU's loader): protected
     /// mode without paging, CS a flat 32-bit code segment and the data segments flat, interrupts
-    /// off. The selectors are QEMU's (0x10 code, 0x18 data) though no GDT backs them.
+    /// off. The default selectors are those of QEMU's multiboot option ROM GDT.
     /// </summary>
-    public void EnterFlatProtectedMode(uint eip, ushort codeSelector = 0x10, ushort dataSelector = 0x18)
+    public void EnterFlatProtectedMode(uint eip, ushort codeSelector = 0x08, ushort dataSelector = 0x10, uint eflags = Flags.Reserved1)
     {
-        Cr0 = (Cr0 | 1) & ~0x80000000u;
-        Eflags = Flags.Reserved1;
+        Cr0 = 0x11;
+        Eflags = eflags & ~Flags.IF;
         for (var s = 0; s < SegmentRegister.Count; s++)
         {
             ref var seg = ref Seg(s);

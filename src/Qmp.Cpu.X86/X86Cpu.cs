@@ -101,6 +101,7 @@ public sealed partial class X86Cpu
         Cpl = 0;
         InterruptShadow = false;
         Halted = false;
+        TripleFaulted = false;
         TscOffset = 0;
         FlushTlb();
         Blocks.Clear();

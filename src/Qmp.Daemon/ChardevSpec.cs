@@ -5,7 +5,7 @@ internal sealed record ChardevSpec
 {
     public required string Id { get; init; }
 
-    /// <summary><c>socket</c> or <c>stdio</c>.</summary>
+    /// <summary><c>socket</c>, <c>stdio</c>, <c>null</c>, <c>file</c> or <c>ringbuf</c>.</summary>
     public required string Backend { get; init; }
 
     public string? Path { get; init; }
@@ -15,6 +15,9 @@ internal sealed record ChardevSpec
     public int? Port { get; init; }
 
     public int? Fd { get; init; }
+
+    /// <summary>A ringbuf's size in bytes.</summary>
+    public int Size { get; init; } = 65536;
 
     public bool Server { get; init; }
 

@@ -5,6 +5,7 @@ internal sealed class OptionString
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = [];
+    private readonly List<KeyValuePair<string, string>> _pairs = [];
 
     private OptionString(string option) => Option = option;
 
@@ -26,12 +27,23 @@ internal sealed class OptionString
                 if (i == 0 && allowHead)
                     result.Head = part;
                 else
+                {
                     result._values[part] = "on"; // legacy flags: "server", "nowait"
+                    result._pairs.Add(new(part, "on"));
+                }
                 continue;
             }
             result._values[part[..eq]] = part[(eq + 1)..];
+            result._pairs.Add(new(part[..eq], part[(eq + 1)..]));
         }
         return result;
+    }
+
+    /// <summary>Every key=value in order, marking them all used (for options handed on whole, like -device).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> TakeAll()
+    {
+        _used.UnionWith(_values.Keys);
+        return _pairs;
     }
 
     public string? Get(string key)

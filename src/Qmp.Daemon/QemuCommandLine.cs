@@ -113,6 +113,9 @@ internal static class QemuCommandLine
         var config = new MachineConfig();
         var chardevs = new Dictionary<string, ChardevSpec>(StringComparer.Ordinal);
         var monitors = new List<(string ChardevId, bool Pretty, string Option)>();
+        var serials = new List<(string Spec, string Option)>();
+        var devices = new List<DeviceConfig>();
+        var noDefaults = false;
         string? pidFile = null, logFile = null;
         var daemonize = false;
         var qmpCount = 0;
@@ -146,8 +149,11 @@ internal static class QemuCommandLine
                 case "-no-shutdown":
                     config = config with { NoShutdown = true };
                     break;
-                case "-nodefaults" or "-no-user-config":
-                    // qmpd creates no default devices and reads no user config; nothing to turn off.
+                case "-nodefaults":
+                    noDefaults = true;
+                    break;
+                case "-no-user-config":
+                    // qmpd reads no user config; nothing to turn off.
                     break;
                 case "-display":
                     if (Value() != "none")
@@ -171,6 +177,26 @@ internal static class QemuCommandLine
                     var spec = ParseChardev(option, Value());
                     if (!chardevs.TryAdd(spec.Id, spec))
                         throw new CommandLineException(option, $"attempt to add duplicate property '{spec.Id}' to object (type 'container')");
+                    break;
+                case "-kernel":
+                    config = config with { Kernel = Value() };
+                    break;
+                case "-append":
+                    config = config with { Append = Value() };
+                    break;
+                case "-initrd":
+                    config = config with { Initrd = Value().Split(',', StringSplitOptions.RemoveEmptyEntries) };
+                    break;
+                case "-no-reboot":
+                    config = config with { NoReboot = true };
+                    break;
+                case "-serial":
+                    serials.Add((Value(), option));
+                    break;
+                case "-device":
+                    var device = OptionString.Parse(option, Value(), allowHead: true);
+                    var driver = device.Head ?? device.Get("driver") ?? throw new CommandLineException(option, "Parameter 'driver' is missing");
+                    devices.Add(new DeviceConfig(driver, [.. device.TakeAll().Where(p => p.Key != "driver")]));
                     break;
                 case "-mon":
                     var mon = OptionString.Parse(option, Value(), allowHead: false);
@@ -196,10 +222,58 @@ internal static class QemuCommandLine
         }
         if (monitorSpecs.Count(m => m.Chardev.Backend == "stdio") > 1)
             throw new CommandLineException("-qmp", "only one monitor may use stdio");
+        config = WireGuestChardevs(config, chardevs, serials, devices, noDefaults, monitors.Select(m => m.ChardevId).ToHashSet());
+        if (daemonize && config.CharBackends.Any(b => b.Backend == "stdio"))
+            throw new CommandLineException("-daemonize", "-nographic, -qmp stdio and -serial stdio cannot be used with -daemonize");
         global = new DaemonOptions { Machines = [], PidFile = pidFile, LogFile = logFile, Daemonize = daemonize };
         if (daemonize && monitorSpecs.Any(m => m.Chardev.Backend == "stdio"))
             throw new CommandLineException("-daemonize", "-nographic, -qmp stdio and -serial stdio cannot be used with -daemonize");
         return new MachineSpec(config, monitorSpecs);
+    }
+
+    // Serial ports and chardev-backed devices: -serial creates chardevs serial0.. as QEMU does;
+    // without -serial and -nodefaults COM1 exists with no backend (QEMU's headless default).
+    private static MachineConfig WireGuestChardevs(MachineConfig config, Dictionary<string, ChardevSpec> chardevs, List<(string Spec, string Option)> serials,
+        List<DeviceConfig> devices, bool noDefaults, HashSet<string> monitorChardevs)
+    {
+        var backends = new List<CharBackendConfig>();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        CharBackendConfig Backend(string option, string id)
+        {
+            if (!chardevs.TryGetValue(id, out var spec))
+                throw new CommandLineException(option, $"chardev \"{id}\" not found");
+            if (monitorChardevs.Contains(id) || !used.Add(id))
+                throw new CommandLineException(option, $"chardev '{id}' is already in use");
+            if (spec.Backend == "socket")
+                throw new CommandLineException(option, $"chardev '{id}': socket backends serve monitors only in this version; use file, stdio, null or ringbuf");
+            return new CharBackendConfig(id, spec.Backend, spec.Path, spec.Size);
+        }
+        var ports = new List<string?>();
+        foreach (var (text, option) in serials)
+        {
+            if (text == "none")
+                continue;
+            var id = $"serial{ports.Count}";
+            CharBackendConfig backend = text switch
+            {
+                "stdio" => new(id, "stdio"),
+                "null" => new(id, "null"),
+                _ when text.StartsWith("file:", StringComparison.Ordinal) => new(id, "file", text[5..]),
+                _ when text.StartsWith("chardev:", StringComparison.Ordinal) => Backend(option, text[8..]),
+                _ => throw new CommandLineException(option, $"'{text}' is not a valid char driver"),
+            };
+            backends.Add(backend);
+            ports.Add(backend.Id);
+        }
+        if (serials.Count == 0 && !noDefaults)
+            ports.Add(null);
+        foreach (var device in devices)
+        {
+            var chardev = device.Properties.FirstOrDefault(p => p.Key == "chardev").Value;
+            if (chardev is not null)
+                backends.Add(Backend("-device", chardev));
+        }
+        return config with { CharBackends = backends, Serials = ports, Devices = devices };
     }
 
     private static string ParseName(string option, string text)
@@ -317,9 +391,22 @@ internal static class QemuCommandLine
                     Wait = !parsed.GetBool("nowait", false) && parsed.GetBool("wait", true),
                 };
                 break;
+            case "null":
+                spec = new ChardevSpec { Id = id, Backend = "null" };
+                break;
+            case "file":
+                spec = new ChardevSpec { Id = id, Backend = "file", Path = parsed.Get("path") ?? throw new CommandLineException(option, "chardev: file: no filename given") };
+                break;
+            case "ringbuf" or "memory":
+                var size = parsed.GetInt("size") ?? 65536;
+                if (size <= 0 || (size & (size - 1)) != 0)
+                    throw new CommandLineException(option, "size of ringbuf chardev must be power of two");
+                spec = new ChardevSpec { Id = id, Backend = "ringbuf", Size = size };
+                break;
             default:
                 throw new CommandLineException(option, $"'{backend}' is not a valid char driver");
         }
+        parsed.Get("logfile");
         parsed.CheckAllUsed();
         return spec;
     }

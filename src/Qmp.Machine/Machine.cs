@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Qmp.Cpu.X86;
+using Qmp.Machine.Devices;
 
 namespace Qmp.Machine;
 
@@ -16,15 +18,30 @@ public sealed class Machine : IDisposable
     private readonly TaskCompletionSource<ShutdownCause> _exitRequested =
         new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _threadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IMachineBoard? _board;
     private Thread? _thread;
     private volatile RunState _runState = RunState.Prelaunch;
 
+    // Blocks the CPU runs between checks of timers and posted work (tens of microseconds).
+    private const long BlockSlice = 4096;
+
     /// <summary>Creates a machine; nothing runs until <see cref="Start"/>.</summary>
-    public Machine(MachineConfig config, ILogger<Machine>? logger = null)
+    /// <param name="config">The configuration.</param>
+    /// <param name="logger">Where to log.</param>
+    /// <param name="board">Builds the hardware; null for a machine without a guest (QEMU's <c>none</c>).</param>
+    /// <exception cref="MachineOperationException">The board could not be built (a missing kernel, a device that failed to realize).</exception>
+    public Machine(MachineConfig config, ILogger<Machine>? logger = null, Func<IMachineControl, IMachineBoard>? board = null)
     {
         Config = config;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _board = board?.Invoke(new Control(this));
     }
+
+    /// <summary>The hardware, when the machine has a guest.</summary>
+    public IMachineBoard? Board => _board;
+
+    /// <summary>Set when the guest ended the process through isa-debug-exit: the process exit code.</summary>
+    public int? GuestExitCode { get; private set; }
 
     /// <summary>The configuration the machine was built from.</summary>
     public MachineConfig Config { get; }
@@ -84,8 +101,9 @@ public sealed class Machine : IDisposable
     {
         _logger.LogInformation("Powerdown requested");
         Notify(o => o.OnPowerdown());
-        // The ACPI power button that would hand this to the guest belongs to the board; with no
-        // such device the request ends at the event, as on QEMU's "none" machine.
+        // The board's power button hands the request to the guest; a machine without a board
+        // ends it at the event, as QEMU's "none" machine does.
+        _board?.PressPowerButton();
     }, cancellationToken);
 
     /// <summary>Requests a shutdown for <paramref name="cause"/>, QEMU's shutdown path.</summary>
@@ -108,6 +126,7 @@ public sealed class Machine : IDisposable
         }
         if (!_queue.TryPost(() => Complete(completion, func)))
             completion.SetException(new MachineOperationException("The machine has been shut down"));
+        _board?.Cpu.RequestExit();
         return completion.Task;
     }
 
@@ -115,6 +134,7 @@ public sealed class Machine : IDisposable
     public async Task TerminateAsync(CancellationToken cancellationToken = default)
     {
         _queue.Close();
+        _board?.Cpu.RequestExit();
         if (_thread is null)
             return;
         await _threadExited.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -124,7 +144,9 @@ public sealed class Machine : IDisposable
     public void Dispose()
     {
         _queue.Close();
+        _board?.Cpu.RequestExit();
         _thread?.Join();
+        _board?.Dispose();
     }
 
     private static void Complete<T>(TaskCompletionSource<T> completion, Func<T> func)
@@ -139,16 +161,24 @@ public sealed class Machine : IDisposable
         }
     }
 
-    private void Post(Action work) => _queue.TryPost(work);
+    private void Post(Action work)
+    {
+        _queue.TryPost(work);
+        _board?.Cpu.RequestExit();
+    }
 
     private void ThreadMain()
     {
         try
         {
-            // The run loop: the vCPU executes translation blocks here and polls the queue between
-            // them. Until a CPU is attached the loop only applies posted work.
-            while (_queue.Drain())
-                _queue.WaitForWork();
+            if (_board is null)
+            {
+                // A machine without a guest only applies posted work.
+                while (_queue.Drain())
+                    _queue.WaitForWork(Timeout.InfiniteTimeSpan);
+            }
+            else
+                RunGuest(_board);
         }
         catch (Exception e)
         {
@@ -159,6 +189,59 @@ public sealed class Machine : IDisposable
         {
             _threadExited.TrySetResult();
         }
+    }
+
+    // The run loop: the vCPU executes translation blocks in slices; between slices the thread
+    // applies posted work and fires due timers. A halted or stopped CPU sleeps until work arrives
+    // or the next timer is due, never spinning.
+    private void RunGuest(IMachineBoard board)
+    {
+        var cpu = board.Cpu;
+        while (true)
+        {
+            cpu.ClearExitRequest();
+            if (!_queue.Drain())
+                return;
+            if (GuestExitCode is not null)
+            {
+                _queue.WaitForWork(Timeout.InfiniteTimeSpan);
+                continue;
+            }
+            board.Timers.RunExpired();
+            if (_runState != RunState.Running)
+            {
+                _queue.WaitForWork(Timeout.InfiniteTimeSpan);
+                continue;
+            }
+            var exit = cpu.Run(BlockSlice);
+            switch (exit)
+            {
+                case CpuExit.TripleFault:
+                    _logger.LogWarning("Triple fault at EIP {Eip:x8}: resetting", cpu.InstructionPointer);
+                    GuestReset(ShutdownCause.GuestReset);
+                    break;
+                case CpuExit.Halted:
+                    var deadline = board.Timers.NextDeadline;
+                    var wait = deadline is null
+                        ? Timeout.InfiniteTimeSpan
+                        : TimeSpan.FromTicks(Math.Max(0, (deadline.Value - board.Timers.Clock.Now) / 100));
+                    if (wait != TimeSpan.Zero)
+                        _queue.WaitForWork(wait);
+                    break;
+            }
+        }
+    }
+
+    // A reset the guest asked for (keyboard controller, triple fault): RESET event, or with
+    // -no-reboot a shutdown, as QEMU does.
+    private void GuestReset(ShutdownCause cause)
+    {
+        if (Config.NoReboot)
+        {
+            SystemShutdown(cause);
+            return;
+        }
+        SystemReset(cause);
     }
 
     private void SetRunState(RunState next)
@@ -178,6 +261,7 @@ public sealed class Machine : IDisposable
         // RESUME goes out before the state changes, as in QEMU's vm_prepare_start.
         Notify(o => o.OnResume());
         SetRunState(RunState.Running);
+        _board?.Timers.Clock.Resume();
     }
 
     private void VmStop(RunState state)
@@ -185,6 +269,7 @@ public sealed class Machine : IDisposable
         if (_runState != RunState.Running)
             return;
         SetRunState(state);
+        _board?.Timers.Clock.Pause();
         Notify(o => o.OnStop());
     }
 
@@ -192,6 +277,7 @@ public sealed class Machine : IDisposable
     {
         if (cause is not (ShutdownCause.None or ShutdownCause.SubsystemReset or ShutdownCause.SnapshotLoad))
             Notify(o => o.OnReset(cause.IsGuest(), cause));
+        _board?.Reset();
         // After a reset a machine that was not running waits in prelaunch (QEMU's main loop).
         if (_runState is not (RunState.Running or RunState.InMigrate or RunState.FinishMigrate))
             SetRunState(RunState.Prelaunch);
@@ -208,6 +294,31 @@ public sealed class Machine : IDisposable
             VmStop(RunState.Shutdown);
         else
             _exitRequested.TrySetResult(cause);
+    }
+
+    /// <summary>What the board's devices may ask of the machine; they call it on the machine thread.</summary>
+    private sealed class Control(Machine machine) : IMachineControl
+    {
+        public void RequestReset(ShutdownCause cause)
+        {
+            machine.GuestReset(cause);
+            machine._board?.Cpu.RequestExit();
+        }
+
+        public void RequestShutdown(ShutdownCause cause)
+        {
+            machine.SystemShutdown(cause);
+            machine._board?.Cpu.RequestExit();
+        }
+
+        public void ExitProcess(int exitCode)
+        {
+            // QEMU's isa-debug-exit calls exit(): no event, the guest runs no further.
+            machine._logger.LogInformation("Guest exits through isa-debug-exit with code {Code}", exitCode);
+            machine.GuestExitCode = exitCode;
+            machine._board?.Cpu.RequestExit();
+            machine._exitRequested.TrySetResult(ShutdownCause.None);
+        }
     }
 
     private void Notify(Action<IMachineObserver> raise)

@@ -23,4 +23,25 @@ public sealed record MachineConfig
 
     /// <summary><c>-no-shutdown</c>: a guest poweroff stops the machine instead of ending the process.</summary>
     public bool NoShutdown { get; init; }
+
+    /// <summary><c>-no-reboot</c>: a guest reset (or triple fault) ends the process like a power-off, as in QEMU.</summary>
+    public bool NoReboot { get; init; }
+
+    /// <summary><c>-kernel</c>: a Multiboot or ELF32 kernel image; null boots the built-in demo guest.</summary>
+    public string? Kernel { get; init; }
+
+    /// <summary><c>-append</c>: the kernel command line.</summary>
+    public string? Append { get; init; }
+
+    /// <summary><c>-initrd</c>: files handed to a Multiboot kernel as modules (comma-separated in QEMU).</summary>
+    public IReadOnlyList<string> Initrd { get; init; } = [];
+
+    /// <summary>Character backends declared with <c>-chardev</c> for guest devices, plus those <c>-serial</c> creates.</summary>
+    public IReadOnlyList<CharBackendConfig> CharBackends { get; init; } = [];
+
+    /// <summary>Serial ports COM1.. in order: the id of the backend of each (null: a port with no backend).</summary>
+    public IReadOnlyList<string?> Serials { get; init; } = [];
+
+    /// <summary>Devices added with <c>-device</c>.</summary>
+    public IReadOnlyList<DeviceConfig> Devices { get; init; } = [];
 }

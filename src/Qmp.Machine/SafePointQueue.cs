@@ -39,13 +39,13 @@ internal sealed class SafePointQueue
         }
     }
 
-    /// <summary>Blocks until there is work or the queue is closed.</summary>
-    public void WaitForWork()
+    /// <summary>Blocks until there is work, the queue is closed, or <paramref name="timeout"/> passes.</summary>
+    public void WaitForWork(TimeSpan timeout)
     {
         lock (_lock)
         {
-            while (_items.Count == 0 && !_closed)
-                Monitor.Wait(_lock);
+            if (_items.Count == 0 && !_closed)
+                Monitor.Wait(_lock, timeout);
         }
     }
 

@@ -1,0 +1,23 @@
+using Qmp.Cpu.X86;
+using Qmp.Machine.Timers;
+
+namespace Qmp.Machine;
+
+/// <summary>
+/// The hardware of a machine that runs a guest: a CPU, its timers and the devices around them.
+/// Used only on the machine thread.
+/// </summary>
+public interface IMachineBoard : IDisposable
+{
+    /// <summary>The vCPU the translator thread runs.</summary>
+    X86Cpu Cpu { get; }
+
+    /// <summary>Virtual-clock timers; their clock pauses while the machine is stopped.</summary>
+    TimerQueue Timers { get; }
+
+    /// <summary>System reset: every device, the CPU, and the boot image (QEMU reloads ROMs and the kernel).</summary>
+    void Reset();
+
+    /// <summary>Presses the power button the guest can see (QMP <c>system_powerdown</c>).</summary>
+    void PressPowerButton();
+}
