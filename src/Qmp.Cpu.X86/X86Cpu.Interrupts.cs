@@ -41,6 +41,20 @@ public sealed partial class X86Cpu
     internal void SoftwareInterruptUnchecked(int vector, uint returnEip) =>
         Deliver(vector, software: true, false, 0, returnEip, external: false);
 
+    /// <summary>The single-step trap after an instruction that ran with TF set: DR6.BS and #DB.</summary>
+    internal void SingleStepTrap()
+    {
+        Dr6 |= 0x4000;
+        try
+        {
+            Deliver(CpuException.DB, software: false, false, 0, Eip, external: false);
+        }
+        catch (GuestFault fault)
+        {
+            DeliverFault(fault);
+        }
+    }
+
     /// <summary>INT1: a #DB trap delivered like an exception (no gate-DPL check).</summary>
     internal void DebugTrap(uint returnEip) => Deliver(CpuException.DB, software: false, false, 0, returnEip, external: false);
 

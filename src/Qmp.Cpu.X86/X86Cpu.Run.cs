@@ -51,9 +51,7 @@ public sealed unsafe partial class X86Cpu
                 ApplyForeignCodeWrites();
             if (TripleFaulted)
                 return CpuExit.TripleFault;
-            if (InterruptShadow)
-                InterruptShadow = false;
-            else if ((EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true } line)
+            if (!InterruptShadow && (EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true } line)
                 ExternalInterrupt(line.Acknowledge());
             if (Halted)
                 return CpuExit.Halted;
@@ -62,11 +60,21 @@ public sealed unsafe partial class X86Cpu
             var tb = FindBlock();
             if (tb is null)
                 continue;
+            if (InterruptShadow || (EflagsRaw & Flags.TF) != 0)
+            {
+                // One instruction at a time: after STI or MOV SS interrupts wait exactly one
+                // instruction; with TF set each instruction ends in a #DB trap.
+                var trap = (EflagsRaw & Flags.TF) != 0;
+                InterruptShadow = false;
+                if (Execute(tb, 1) && trap)
+                    SingleStepTrap();
+                continue;
+            }
             // Chain straight into following blocks while nothing needs the outer checks: no
             // exit request, no interrupt window change (StopBlock), no pending interrupt.
-            while (Execute(tb) && !_exitRequested && !_flushRequested && blockBudget-- > 0)
+            while (Execute(tb, int.MaxValue) && !_exitRequested && !_flushRequested && blockBudget-- > 0)
             {
-                if ((EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true })
+                if ((EflagsRaw & Flags.TF) != 0 || ((EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true }))
                     break;
                 tb = FindBlock();
                 if (tb is null)
@@ -100,14 +108,14 @@ public sealed unsafe partial class X86Cpu
 
     // Returns true when the block ran to its end without StopBlock or a fault, so the caller may
     // chain into the next block without the outer loop's checks.
-    private bool Execute(TranslationBlock tb)
+    private bool Execute(TranslationBlock tb, int limit)
     {
         tb.Executions++;
         var ops = tb.Ops;
         fixed (DecodedOp* first = ops)
         {
             var op = first;
-            var end = first + ops.Length;
+            var end = first + Math.Min(ops.Length, limit);
             try
             {
                 do

@@ -2,6 +2,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Qmp.Commands;
 using Qmp.Machine;
+using Qmp.Machine.Chardevs;
+using Qmp.Machine.Pc;
 using Qmp.Monitor;
 using Qmp.Monitor.Transports;
 
@@ -12,7 +14,7 @@ namespace Qmp.Daemon;
 /// Start-up listens on every monitor before the guest starts; stopping emits SHUTDOWN (for a
 /// signal), lets the monitors flush, then ends the machine thread.
 /// </summary>
-internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime lifetime, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime lifetime, ILoggerFactory loggers, DaemonExitCode exitCode) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggers.CreateLogger($"Qmp.Machine[{spec.Config.Name ?? "machine"}]");
     private readonly List<QmpMonitor> _monitors = [];
@@ -20,7 +22,10 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var machine = new Machine.Machine(spec.Config, loggers.CreateLogger<Machine.Machine>());
+        Func<Machine.Devices.IMachineControl, IMachineBoard>? board = spec.Config.MachineType == MachineTypes.None.Name
+            ? null
+            : control => new PcBoard(spec.Config, control, CharBackendFactory.Create);
+        var machine = new Machine.Machine(spec.Config, loggers.CreateLogger<Machine.Machine>(), board);
         var events = new QmpEventBroadcaster();
         machine.AddObserver(new MachineEventBridge(events));
         var commands = MachineCommandSet.Create(machine);
@@ -53,6 +58,8 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         _ = machine.ExitRequested.ContinueWith(t =>
         {
             _logger.LogInformation("Machine {Name} asks to exit ({Cause})", spec.Config.Name ?? "(unnamed)", t.Result);
+            if (machine.GuestExitCode is { } code)
+                exitCode.Set(code);
             lifetime.StopApplication();
         }, TaskScheduler.Default);
     }

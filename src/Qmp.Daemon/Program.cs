@@ -44,6 +44,8 @@ try
     builder.Services.AddSystemd();
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
     builder.Services.AddSingleton(options);
+    var exitCode = new DaemonExitCode();
+    builder.Services.AddSingleton(exitCode);
     foreach (var machine in options.Machines)
         builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<MachineService>(sp, machine));
     builder.Services.AddHostedService<PidFileService>();
@@ -54,9 +56,10 @@ try
             Path.GetFullPath(QemuCommandLine.DefaultUnixPath), QemuCommandLine.DefaultTcpPort);
     }
     await host.RunAsync().ConfigureAwait(false);
-    return 0;
+    return exitCode.Code;
 }
-catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or CommandLineException or UnauthorizedAccessException)
+catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or CommandLineException or UnauthorizedAccessException
+    or Qmp.Machine.MachineOperationException)
 {
     Log.Fatal("qmpd: {Message}", e.Message);
     Daemonizer.SignalFailure($"qmpd: {e.Message}");

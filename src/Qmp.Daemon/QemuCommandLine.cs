@@ -52,7 +52,8 @@ internal static class QemuCommandLine
         IsDefault = true,
         Machines =
         [
-            new MachineSpec(new MachineConfig { Name = "demo" },
+            // The built-in demo guest, its serial port on stdout so the first run shows it working.
+            new MachineSpec(new MachineConfig { Name = "demo", CharBackends = [new CharBackendConfig("serial0", "stdio")], Serials = ["serial0"] },
             [
                 new MonitorSpec(new ChardevSpec { Id = "compat_monitor0", Backend = "socket", Path = DefaultUnixPath, Server = true, Wait = false }, false),
                 new MonitorSpec(new ChardevSpec { Id = "compat_monitor1", Backend = "socket", Host = "127.0.0.1", Port = DefaultTcpPort, Server = true, Wait = false }, false),

@@ -30,6 +30,9 @@ public sealed record MachineConfig
     /// <summary><c>-kernel</c>: a Multiboot or ELF32 kernel image; null boots the built-in demo guest.</summary>
     public string? Kernel { get; init; }
 
+    /// <summary><c>-bios</c>: a firmware ROM mapped below 4 GiB; the CPU starts at its reset vector.</summary>
+    public string? Bios { get; init; }
+
     /// <summary><c>-append</c>: the kernel command line.</summary>
     public string? Append { get; init; }
 

@@ -102,7 +102,8 @@ public static class MultibootLoader
         var i = info.AsSpan();
         BinaryPrimitives.WriteUInt32LittleEndian(i, FlagsProvided);
         BinaryPrimitives.WriteUInt32LittleEndian(i[4..], 639);
-        BinaryPrimitives.WriteUInt32LittleEndian(i[8..], below4g / 1024 - 1024);
+        // mem_upper ends where the e820 map's usable RAM ends: below the 128 KiB SeaBIOS reserves.
+        BinaryPrimitives.WriteUInt32LittleEndian(i[8..], (below4g - 0x20000) / 1024 - 1024);
         BinaryPrimitives.WriteUInt32LittleEndian(i[12..], 0x8000FFFF);
         BinaryPrimitives.WriteUInt32LittleEndian(i[16..], cmdline);
         BinaryPrimitives.WriteUInt32LittleEndian(i[20..], (uint)modules.Count);

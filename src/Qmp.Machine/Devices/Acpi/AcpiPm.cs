@@ -7,15 +7,18 @@ namespace Qmp.Machine.Devices.Acpi;
 /// <c>PIIX4_PM</c>) at the I/O base SeaBIOS programs, 0x600, with the APM/SMI command port 0xB2.
 /// This is the guest-visible power button:
 /// <list type="bullet">
-/// <item>The OS enters ACPI mode by writing ACPI_ENABLE (0xF1) to SMI_CMD (0xB2); PM1_CNT.SCI_EN (bit 0) then reads 1.</item>
-/// <item>It sets PM1_EN.PWRBTN_EN (bit 8 of the 16-bit register at base+2).</item>
-/// <item><c>system_powerdown</c> sets PM1_STS.PWRBTN_STS (bit 8 at base+0); while status, enable and SCI_EN are all set, the SCI (ISA IRQ 9, level) is asserted.</item>
+/// <item>The OS enters ACPI mode by writing ACPI_ENABLE (0xF1) to SMI_CMD (0xB2); PM1_CNT.SCI_EN (bit 0) then reads 1 (0xF0 clears it).</item>
+/// <item>It sets PM1_EN.PWRBTN_EN (bit 8 of the 16-bit register at base+2). A press is latched only while that enable is set, as in QEMU.</item>
+/// <item><c>system_powerdown</c> then sets PM1_STS.PWRBTN_STS (bit 8 at base+0); the SCI (ISA IRQ 9) is asserted while any of TMR, GBL, PWRBTN or RTC is both set in PM1_STS and enabled in PM1_EN.</item>
 /// <item>The OS clears the status by writing 1 to it, and powers off by writing SLP_TYP=0 with SLP_EN (bit 13) to PM1_CNT (base+4), QEMU's S5: SHUTDOWN with reason guest-shutdown.</item>
 /// </list>
-/// The PM timer (base+8, 24 bits at 3.579545 MHz) counts virtual time; its overflow status is not raised.
+/// The PM timer (base+8, 24 bits at 3.579545 MHz) counts virtual time; TMR_STS is set at reset and
+/// whenever timer bit 23 changes, as QEMU does, but its overflow interrupt is not generated.
 /// </summary>
 public sealed class AcpiPm : Device, IStatefulDevice
 {
+    private const ushort TmrSts = 1 << 0;
+    private const ushort SciEvents = TmrSts | (1 << 5) | (1 << 8) | (1 << 10);
     private const ushort PwrbtnSts = 1 << 8;
     private const ushort SciEn = 1 << 0;
     private const ushort SlpEn = 1 << 13;
@@ -26,6 +29,8 @@ public sealed class AcpiPm : Device, IStatefulDevice
     private ushort _enable;
     private ushort _control;
     private byte _apmStatus;
+    private byte _apmControl;
+    private uint _timerBit23;
     private IrqLine _sci = IrqLine.Unconnected;
     private DeviceContext? _context;
 
@@ -55,6 +60,8 @@ public sealed class AcpiPm : Device, IStatefulDevice
     /// <summary>Presses the power button (QMP <c>system_powerdown</c>).</summary>
     public void PressPowerButton()
     {
+        if ((_enable & PwrbtnSts) == 0)
+            return;
         _status |= PwrbtnSts;
         UpdateSci();
     }
@@ -62,8 +69,10 @@ public sealed class AcpiPm : Device, IStatefulDevice
     /// <summary>Device reset: back to legacy (non-ACPI) mode, everything clear.</summary>
     public void Reset()
     {
-        _status = _enable = _control = 0;
-        _apmStatus = 0;
+        _status = TmrSts;
+        _enable = _control = 0;
+        _apmStatus = _apmControl = 0;
+        _timerBit23 = TimerTicks() >> 23;
         UpdateSci();
     }
 
@@ -74,6 +83,7 @@ public sealed class AcpiPm : Device, IStatefulDevice
         writer.Write(_enable);
         writer.Write(_control);
         writer.Write(_apmStatus);
+        writer.Write(_apmControl);
     }
 
     /// <inheritdoc/>
@@ -85,6 +95,7 @@ public sealed class AcpiPm : Device, IStatefulDevice
         _enable = reader.ReadUInt16();
         _control = reader.ReadUInt16();
         _apmStatus = reader.ReadByte();
+        _apmControl = reader.ReadByte();
         UpdateSci();
     }
 
@@ -93,6 +104,7 @@ public sealed class AcpiPm : Device, IStatefulDevice
     {
         _context = scope.Context;
         _sci = scope.Context.IsaIrq(9);
+        Reset();
         scope.MapPorts(_base, MemoryRegion.Io("acpi-pm", 64, new PmHandler(this), new IoAccessRules(1, 2)));
         scope.MapPorts(0xB2, MemoryRegion.Io("apm-io", 2, new ApmHandler(this), IoAccessRules.Bytes));
         scope.OnUndo(() =>
@@ -102,15 +114,26 @@ public sealed class AcpiPm : Device, IStatefulDevice
         });
     }
 
-    private void UpdateSci() => _sci.Set(AcpiEnabled && (_status & _enable & PwrbtnSts) != 0);
+    private void UpdateSci() => _sci.Set((_status & _enable & SciEvents) != 0);
+
+    private uint TimerTicks() => (uint)((_context?.Timers.Clock.Now ?? 0) * TimerHz / 1_000_000_000) & 0xFFFFFF;
+
+    // TMR_STS is set whenever bit 23 of the timer changed since it was last looked at.
+    private void UpdateTimerStatus()
+    {
+        var bit = TimerTicks() >> 23;
+        if (bit != _timerBit23)
+        {
+            _timerBit23 = bit;
+            _status |= TmrSts;
+        }
+    }
 
     private uint ReadPm(ulong offset)
     {
         if (offset is >= 8 and < 12)
-        {
-            var ticks = (uint)((_context?.Timers.Clock.Now ?? 0) * TimerHz / 1_000_000_000) & 0xFFFFFF;
-            return ticks >> (int)((offset - 8) * 8);
-        }
+            return TimerTicks() >> (int)((offset - 8) * 8);
+        UpdateTimerStatus();
         uint register = (offset & ~1UL) switch
         {
             0 => _status,
@@ -126,14 +149,15 @@ public sealed class AcpiPm : Device, IStatefulDevice
         switch (offset)
         {
             case 0:
+                UpdateTimerStatus();
                 _status &= (ushort)~value;
                 break;
             case 2:
                 _enable = (ushort)value;
                 break;
             case 4:
-                // SCI_EN belongs to the SMI handler (ACPI_ENABLE); the OS cannot flip it here.
-                _control = (ushort)((value & ~(ulong)(SciEn | SlpEn)) | (uint)(_control & SciEn));
+                // Plain read/write except SLP_EN, which acts and never reads back (QEMU's acpi_pm1_cnt_write).
+                _control = (ushort)(value & ~(ulong)SlpEn);
                 if ((value & SlpEn) != 0 && ((value >> 10) & 7) == 0)
                     _context?.Control.RequestShutdown(ShutdownCause.GuestShutdown);
                 break;
@@ -149,6 +173,7 @@ public sealed class AcpiPm : Device, IStatefulDevice
             _apmStatus = (byte)value;
             return;
         }
+        _apmControl = (byte)value;
         if (value == 0xF1)
             _control |= SciEn;
         else if (value == 0xF0)
@@ -165,7 +190,7 @@ public sealed class AcpiPm : Device, IStatefulDevice
 
     private sealed class ApmHandler(AcpiPm pm) : IIoHandler
     {
-        public ulong Read(ulong offset, int size) => offset == 1 ? pm._apmStatus : 0UL;
+        public ulong Read(ulong offset, int size) => offset == 1 ? pm._apmStatus : pm._apmControl;
 
         public void Write(ulong offset, int size, ulong value) => pm.WriteApm(offset, value);
     }

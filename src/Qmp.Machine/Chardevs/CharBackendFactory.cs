@@ -1,0 +1,35 @@
+using Qmp.Machine.Chardevs.Backends;
+
+namespace Qmp.Machine.Chardevs;
+
+/// <summary>Creates the host side of a guest chardev from its configuration.</summary>
+public static class CharBackendFactory
+{
+    /// <summary>Opens the backend <paramref name="config"/> describes.</summary>
+    /// <exception cref="MachineOperationException">A file backend cannot be opened.</exception>
+    public static ICharBackend Create(CharBackendConfig config)
+    {
+        switch (config.Backend)
+        {
+            case "null":
+                return new RingBufferBackend(1);
+            case "ringbuf":
+                return new RingBufferBackend(config.Size);
+            case "stdio":
+                return new StreamBackend(Console.OpenStandardOutput(), name: $"chardev {config.Id}");
+            case "file":
+                try
+                {
+                    // QEMU truncates a file chardev unless append=on.
+                    var stream = new FileStream(config.Path!, FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
+                    return new StreamBackend(stream, name: $"chardev {config.Id}");
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new MachineOperationException($"chardev '{config.Id}': could not open '{config.Path}': {e.Message}");
+                }
+            default:
+                throw new MachineOperationException($"chardev '{config.Id}': '{config.Backend}' is not a valid char driver");
+        }
+    }
+}

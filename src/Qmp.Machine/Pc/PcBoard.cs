@@ -1,0 +1,252 @@
+using System.Globalization;
+using Qmp.Cpu.X86;
+using Qmp.Machine.Chardevs;
+using Qmp.Machine.Devices;
+using Qmp.Machine.Devices.Acpi;
+using Qmp.Machine.Devices.Pc;
+using Qmp.Machine.Loader;
+using Qmp.Machine.Timers;
+using Qmp.Memory;
+
+namespace Qmp.Machine.Pc;
+
+/// <summary>
+/// The pc board: RAM, one i686 CPU and the legacy devices a small guest needs (PIC pair, PIT and
+/// speaker port, CMOS RTC, keyboard controller for the reset line, ACPI PM power button, 16550
+/// UARTs per <c>-serial</c>, and <c>-device</c> isa-debug-exit / isa-debugcon). It boots a
+/// <c>-kernel</c> image, a <c>-bios</c> ROM, or the built-in demo guest. Building it realizes
+/// every device; if one fails, those already realized are unrealized and nothing remains.
+/// </summary>
+public sealed class PcBoard : IMachineBoard
+{
+    private const ulong Below4GLimit = 0xE0000000;
+    private readonly MachineConfig _config;
+    private readonly RamBlock _ram;
+    private readonly RamBlock? _bios;
+    private readonly List<Device> _devices = [];
+    private readonly Pic8259Pair _pic = new();
+    private readonly Pit8254 _pit = new();
+    private readonly PcSpeaker _speaker = new();
+    private readonly CmosRtc _rtc = new();
+    private readonly I8042 _i8042 = new();
+    private readonly AcpiPm _acpi = new();
+    private readonly List<Uart16550> _uarts = [];
+    private readonly byte[]? _kernel;
+    private readonly List<(string Name, byte[] Data)> _modules = [];
+
+    /// <summary>Builds and realizes the board for <paramref name="config"/>.</summary>
+    /// <exception cref="MachineOperationException">A file cannot be read, a device cannot be created or realized; the message says which.</exception>
+    public PcBoard(MachineConfig config, IMachineControl control, Func<CharBackendConfig, ICharBackend> backends)
+    {
+        _config = config;
+        Memory = new AddressSpace("memory");
+        Io = new PortIoSpace();
+        Timers = new TimerQueue(new VirtualClock());
+        _ram = RamBlock.CreateAnonymous("pc.ram", config.RamSize);
+        try
+        {
+            var below = (ulong)Math.Min((ulong)config.RamSize, Below4GLimit);
+            Memory.Map(0, MemoryRegion.Ram("ram-below-4g", _ram, 0, below));
+            if ((ulong)config.RamSize > below)
+                Memory.Map(0x100000000, MemoryRegion.Ram("ram-above-4g", _ram, (long)below, (ulong)config.RamSize - below));
+            if (config.Bios is { } biosPath)
+                _bios = MapBios(ReadFile("-bios", biosPath));
+            else
+                _kernel = config.Kernel is { } kernelPath ? ReadFile("-kernel", kernelPath) : DemoGuest.Image();
+            foreach (var initrd in config.Initrd)
+                _modules.Add((initrd, ReadFile("-initrd", initrd)));
+            Cpu = new X86Cpu(Memory, Io) { Clock = () => Timers.Clock.Now };
+            Cpu.ConnectInterruptLine(_pic);
+            CreateDevices(backends);
+            RealizeAll(new DeviceContext { Memory = Memory, Io = Io, Timers = Timers, IsaIrq = _pic.Input, Control = control });
+            LoadBootImage();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public X86Cpu Cpu { get; } = null!;
+
+    /// <inheritdoc/>
+    public TimerQueue Timers { get; }
+
+    /// <summary>Guest physical memory.</summary>
+    public AddressSpace Memory { get; }
+
+    /// <summary>Port I/O space.</summary>
+    public PortIoSpace Io { get; }
+
+    /// <summary>The realized devices, in realize order.</summary>
+    public IReadOnlyList<Device> Devices => _devices;
+
+    /// <inheritdoc/>
+    public void Reset()
+    {
+        Cpu.Reset();
+        _pic.Reset();
+        _pit.Reset();
+        _speaker.Reset();
+        _rtc.Reset();
+        _i8042.Reset();
+        _acpi.Reset();
+        foreach (var uart in _uarts)
+            uart.Reset();
+        LoadBootImage();
+    }
+
+    /// <inheritdoc/>
+    public void PressPowerButton() => _acpi.PressPowerButton();
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        for (var i = _devices.Count - 1; i >= 0; i--)
+            _devices[i].Unrealize();
+        _devices.Clear();
+        _ram.Dispose();
+        _bios?.Dispose();
+    }
+
+    private static byte[] ReadFile(string option, string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MachineOperationException($"{option}: could not load '{path}': {e.Message}");
+        }
+    }
+
+    // QEMU maps the BIOS at the top of 4 GiB and its last 128 KiB at 0xE0000 (isa-bios).
+    private RamBlock MapBios(byte[] image)
+    {
+        if (image.Length == 0 || image.Length % 65536 != 0 || image.Length > 16 << 20)
+            throw new MachineOperationException($"-bios: qemu: could not load PC BIOS: size {image.Length} is not a multiple of 64 KiB up to 16 MiB");
+        var rom = RamBlock.CreateAnonymous("pc.bios", image.Length);
+        image.CopyTo(rom.GetSpan(0, image.Length));
+        Memory.Map(0x100000000 - (ulong)image.Length, MemoryRegion.Rom("pc.bios", rom, 0, (ulong)image.Length), priority: 1);
+        var isa = Math.Min(image.Length, 128 * 1024);
+        Memory.Map(0x100000 - (ulong)isa, MemoryRegion.Rom("isa-bios", rom, image.Length - isa, (ulong)isa), priority: 1);
+        return rom;
+    }
+
+    private void CreateDevices(Func<CharBackendConfig, ICharBackend> backends)
+    {
+        var backendById = _config.CharBackends.ToDictionary(b => b.Id, backends, StringComparer.Ordinal);
+        _speaker.Pit = _pit;
+        _rtc.RamSize = _config.RamSize;
+        _devices.AddRange([_pic, _pit, _speaker, _rtc, _i8042, _acpi]);
+        for (var i = 0; i < _config.Serials.Count; i++)
+        {
+            var id = _config.Serials[i];
+            var uart = new Uart16550 { Index = i, Backend = id is null ? null : backendById[id] };
+            _uarts.Add(uart);
+            _devices.Add(uart);
+        }
+        foreach (var device in _config.Devices)
+            _devices.Add(CreateDevice(device, backendById));
+    }
+
+    private static Device CreateDevice(DeviceConfig config, Dictionary<string, ICharBackend> backends)
+    {
+        switch (config.Driver)
+        {
+            case "isa-debug-exit":
+            {
+                var device = new IsaDebugExit { Id = Property(config, "id") };
+                foreach (var (key, value) in config.Properties)
+                {
+                    switch (key)
+                    {
+                        case "id": break;
+                        case "iobase": device.IoBase = (ushort)ParseNumber(config, key, value, 0xFFFF); break;
+                        case "iosize": device.IoSize = (int)ParseNumber(config, key, value, 0x10000); break;
+                        default: throw UnknownProperty(config, key);
+                    }
+                }
+                return device;
+            }
+            case "isa-debugcon":
+            {
+                var device = new DebugConsole { Id = Property(config, "id") };
+                foreach (var (key, value) in config.Properties)
+                {
+                    switch (key)
+                    {
+                        case "id": break;
+                        case "iobase": device.IoBase = (ushort)ParseNumber(config, key, value, 0xFFFF); break;
+                        case "readback": device.Readback = (byte)ParseNumber(config, key, value, 0xFF); break;
+                        case "chardev": device.Backend = backends[value]; break;
+                        default: throw UnknownProperty(config, key);
+                    }
+                }
+                return device;
+            }
+            default:
+                throw new MachineOperationException($"'{config.Driver}' is not a valid device model name");
+        }
+    }
+
+    private static string? Property(DeviceConfig config, string key) =>
+        config.Properties.FirstOrDefault(p => p.Key == key).Value;
+
+    private static MachineOperationException UnknownProperty(DeviceConfig config, string key) =>
+        new($"Property '{config.Driver}.{key}' not found");
+
+    private static long ParseNumber(DeviceConfig config, string key, string text, long max)
+    {
+        var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? long.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var value)
+            : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+        if (!ok || value < 0 || value > max)
+            throw new MachineOperationException($"Property '{config.Driver}.{key}' doesn't take value '{text}'");
+        return value;
+    }
+
+    private void RealizeAll(DeviceContext context)
+    {
+        var realized = new List<Device>();
+        try
+        {
+            foreach (var device in _devices)
+            {
+                device.Realize(context);
+                realized.Add(device);
+            }
+        }
+        catch (DeviceRealizeException e)
+        {
+            for (var i = realized.Count - 1; i >= 0; i--)
+                realized[i].Unrealize();
+            _devices.Clear();
+            throw new MachineOperationException(e.Message);
+        }
+    }
+
+    private void LoadBootImage()
+    {
+        if (_kernel is null)
+            return;
+        try
+        {
+            var name = _config.Kernel ?? "qmpd-demo";
+            var image = MultibootLoader.Load(Memory, _config.RamSize, _kernel, name, _config.Append, _modules);
+            Cpu.EnterFlatProtectedMode(image.Entry, eflags: 0x6);
+            Cpu.SetDescriptorTables(image.GdtBase, image.GdtLimit, 0, 0x3FF);
+            Cpu.SetRegister(0, image.Eax);
+            Cpu.SetRegister(3, image.Ebx);
+            Cpu.SetRegister(1, image.Ecx);
+            Cpu.SetRegister(4, image.Esp);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new MachineOperationException($"-kernel: {e.Message}");
+        }
+    }
+}
