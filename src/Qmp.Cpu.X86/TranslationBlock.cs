@@ -41,6 +41,11 @@ internal sealed unsafe class TranslationBlock
     /// <summary>Cleared when the guest writes to the code; a stale block is never entered again.</summary>
     public bool Valid { get; set; } = true;
 
+    /// <summary>The last two blocks that followed this one (direct chaining without a lookup).</summary>
+    public TranslationBlock? Next0 { get; set; }
+
+    public TranslationBlock? Next1 { get; set; }
+
     /// <summary>Times the block was entered (for the compiled tier's hotness threshold).</summary>
     public long Executions { get; set; }
 }

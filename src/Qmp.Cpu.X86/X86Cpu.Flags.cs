@@ -102,15 +102,53 @@ public sealed partial class X86Cpu
     /// <summary>Evaluates condition code <paramref name="cc"/> (the low nibble of Jcc/SETcc/CMOVcc).</summary>
     internal bool Condition(int cc)
     {
-        // ZF and SF come straight from the result for every lazy kind.
-        if (LazyKind != LazyOp.None && (cc & ~1) is 4 or 8)
+        var result = LazyKind switch
         {
-            var mask = LazyBits == 32 ? 0xFFFFFFFFu : (1u << LazyBits) - 1;
-            var r = cc < 8 ? (LazyResult & mask) == 0 : (LazyResult & (1u << (LazyBits - 1))) != 0;
-            return r ^ ((cc & 1) != 0);
+            LazyOp.Sub => ConditionAfterSub(cc >> 1),
+            LazyOp.Logic => ConditionAfterLogic(cc >> 1),
+            _ => ConditionFromFlags(cc >> 1),
+        };
+        return result ^ ((cc & 1) != 0);
+    }
+
+    // CMP and SUB: every condition straight from the operands, without materialising EFLAGS.
+    private bool ConditionAfterSub(int test)
+    {
+        var shift = 32 - LazyBits;
+        var dst = LazyDst;
+        var src = LazySrc;
+        switch (test)
+        {
+            case 1: return dst < src;
+            case 2: return dst == src;
+            case 3: return dst <= src;
+            case 4: return ((LazyResult << shift) & 0x80000000) != 0;
+            case 6: return (int)(dst << shift) < (int)(src << shift);
+            case 7: return (int)(dst << shift) <= (int)(src << shift);
+            default: return ConditionFromFlags(test);
         }
+    }
+
+    // AND OR XOR TEST: CF = OF = 0, so B is never true, BE is ZF, L is SF, LE is ZF or SF.
+    private bool ConditionAfterLogic(int test)
+    {
+        var mask = LazyBits == 32 ? 0xFFFFFFFFu : (1u << LazyBits) - 1;
+        var result = LazyResult & mask;
+        var sign = (result & (1u << (LazyBits - 1))) != 0;
+        switch (test)
+        {
+            case 0 or 1: return false;
+            case 2 or 3: return result == 0;
+            case 4 or 6: return sign;
+            case 7: return result == 0 || sign;
+            default: return ConditionFromFlags(test);
+        }
+    }
+
+    private bool ConditionFromFlags(int test)
+    {
         var f = Eflags;
-        var result = (cc >> 1) switch
+        return test switch
         {
             0 => (f & Flags.OF) != 0,
             1 => (f & Flags.CF) != 0,
@@ -121,6 +159,5 @@ public sealed partial class X86Cpu
             6 => ((f & Flags.SF) != 0) != ((f & Flags.OF) != 0),
             _ => (f & Flags.ZF) != 0 || ((f & Flags.SF) != 0) != ((f & Flags.OF) != 0),
         };
-        return result ^ ((cc & 1) != 0);
     }
 }

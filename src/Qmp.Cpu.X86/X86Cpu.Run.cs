@@ -10,6 +10,15 @@ public sealed unsafe partial class X86Cpu
     private readonly Queue<long> _foreignCodeWrites = new();
     private readonly HashSet<RamBlock> _watchedBlocks = [];
 
+    // Set when the interrupt controller's output rose; lets chained blocks skip polling it.
+    private volatile bool _interruptHint;
+
+    /// <summary>
+    /// Tells the CPU its INTR input may have risen (the PIC calls this); until the run loop has
+    /// looked at the line, chained blocks stop at the next boundary.
+    /// </summary>
+    public void NotifyInterruptRequest() => _interruptHint = true;
+
     /// <summary>Set by a handler that must end the block early (EIP already set).</summary>
     internal bool StopBlock;
 
@@ -51,8 +60,11 @@ public sealed unsafe partial class X86Cpu
                 ApplyForeignCodeWrites();
             if (TripleFaulted)
                 return CpuExit.TripleFault;
+            _interruptHint = false;
             if (!InterruptShadow && (EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true } line)
                 ExternalInterrupt(line.Acknowledge());
+            if (_interruptLine is { IsPending: true })
+                _interruptHint = true;
             if (Halted)
                 return CpuExit.Halted;
             if (blockBudget-- <= 0)
@@ -72,13 +84,27 @@ public sealed unsafe partial class X86Cpu
             }
             // Chain straight into following blocks while nothing needs the outer checks: no
             // exit request, no interrupt window change (StopBlock), no pending interrupt.
+            // Within a chain neither CS nor the mode nor the paging setup changed (every instruction
+            // that changes them stops the block), so a successor is found by its address alone.
             while (Execute(tb, int.MaxValue) && !_exitRequested && !_flushRequested && blockBudget-- > 0)
             {
-                if ((EflagsRaw & Flags.TF) != 0 || ((EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true }))
+                if ((EflagsRaw & Flags.TF) != 0 || ((EflagsRaw & Flags.IF) != 0 && _interruptHint))
                     break;
-                tb = FindBlock();
-                if (tb is null)
-                    break;
+                var linear = Cs.Base + Eip;
+                TranslationBlock? next;
+                if (tb.Next0 is { } n0 && n0.Linear == linear && n0.Valid)
+                    next = n0;
+                else if (tb.Next1 is { } n1 && n1.Linear == linear && n1.Valid)
+                    next = n1;
+                else
+                {
+                    next = FindBlock();
+                    if (next is null)
+                        break;
+                    tb.Next1 = tb.Next0;
+                    tb.Next0 = next;
+                }
+                tb = next;
             }
         }
     }

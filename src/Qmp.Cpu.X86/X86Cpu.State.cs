@@ -2,6 +2,13 @@ namespace Qmp.Cpu.X86;
 
 public sealed partial class X86Cpu
 {
+    /// <summary>Parks the CPU in HLT with interrupts off (firmware with nothing to boot); only a reset wakes it.</summary>
+    public void Park()
+    {
+        EnterFlatProtectedMode(0);
+        Halted = true;
+    }
+
     /// <summary>Loads GDTR and IDTR, as boot code leaves them.</summary>
     public void SetDescriptorTables(uint gdtBase, uint gdtLimit, uint idtBase, uint idtLimit)
     {

@@ -53,7 +53,7 @@ internal static class QemuCommandLine
         Machines =
         [
             // The built-in demo guest, its serial port on stdout so the first run shows it working.
-            new MachineSpec(new MachineConfig { Name = "demo", CharBackends = [new CharBackendConfig("serial0", "stdio")], Serials = ["serial0"] },
+            new MachineSpec(new MachineConfig { Name = "demo", DemoGuest = true, CharBackends = [new CharBackendConfig("serial0", "stdio")], Serials = ["serial0"] },
             [
                 new MonitorSpec(new ChardevSpec { Id = "compat_monitor0", Backend = "socket", Path = DefaultUnixPath, Server = true, Wait = false }, false),
                 new MonitorSpec(new ChardevSpec { Id = "compat_monitor1", Backend = "socket", Host = "127.0.0.1", Port = DefaultTcpPort, Server = true, Wait = false }, false),

@@ -27,7 +27,13 @@ public sealed record MachineConfig
     /// <summary><c>-no-reboot</c>: a guest reset (or triple fault) ends the process like a power-off, as in QEMU.</summary>
     public bool NoReboot { get; init; }
 
-    /// <summary><c>-kernel</c>: a Multiboot or ELF32 kernel image; null boots the built-in demo guest.</summary>
+    /// <summary>
+    /// Boot the built-in demo guest when there is no <c>-kernel</c> or <c>-bios</c> (qmpd run without
+    /// options). Otherwise a machine with nothing to boot idles, as QEMU's firmware does.
+    /// </summary>
+    public bool DemoGuest { get; init; }
+
+    /// <summary><c>-kernel</c>: a Multiboot or ELF32 kernel image.</summary>
     public string? Kernel { get; init; }
 
     /// <summary><c>-bios</c>: a firmware ROM mapped below 4 GiB; the CPU starts at its reset vector.</summary>

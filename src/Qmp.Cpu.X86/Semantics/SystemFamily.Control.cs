@@ -153,6 +153,7 @@ internal static unsafe partial class SystemFamily
         var linear = cpu.Seg(op->Seg).Base + cpu.EffectiveAddress(op);
         cpu.FlushTlbPage(linear);
         cpu.Blocks.FlushJumpCache();
+        cpu.StopBlock = true;
     }
 
     private static void PrivilegedNop(X86Cpu cpu, DecodedOp* op) => RequireCpl0(cpu);

@@ -14,7 +14,8 @@ namespace Qmp.Machine.Pc;
 /// The pc board: RAM, one i686 CPU and the legacy devices a small guest needs (PIC pair, PIT and
 /// speaker port, CMOS RTC, keyboard controller for the reset line, ACPI PM power button, 16550
 /// UARTs per <c>-serial</c>, and <c>-device</c> isa-debug-exit / isa-debugcon). It boots a
-/// <c>-kernel</c> image, a <c>-bios</c> ROM, or the built-in demo guest. Building it realizes
+/// <c>-kernel</c> image, a <c>-bios</c> ROM, or the built-in demo guest; with none of them the
+/// CPU idles in HLT, like QEMU's firmware with no boot device. Building it realizes
 /// every device; if one fails, those already realized are unrealized and nothing remains.
 /// </summary>
 public sealed class PcBoard : IMachineBoard
@@ -52,11 +53,12 @@ public sealed class PcBoard : IMachineBoard
             if (config.Bios is { } biosPath)
                 _bios = MapBios(ReadFile("-bios", biosPath));
             else
-                _kernel = config.Kernel is { } kernelPath ? ReadFile("-kernel", kernelPath) : DemoGuest.Image();
+                _kernel = config.Kernel is { } kernelPath ? ReadFile("-kernel", kernelPath) : config.DemoGuest ? DemoGuest.Image() : null;
             foreach (var initrd in config.Initrd)
                 _modules.Add((initrd, ReadFile("-initrd", initrd)));
             Cpu = new X86Cpu(Memory, Io) { Clock = () => Timers.Clock.Now };
             Cpu.ConnectInterruptLine(_pic);
+            _pic.InterruptRequested += Cpu.NotifyInterruptRequest;
             CreateDevices(backends);
             RealizeAll(new DeviceContext { Memory = Memory, Io = Io, Timers = Timers, IsaIrq = _pic.Input, Control = control });
             LoadBootImage();
@@ -141,6 +143,7 @@ public sealed class PcBoard : IMachineBoard
         var backendById = _config.CharBackends.ToDictionary(b => b.Id, backends, StringComparer.Ordinal);
         _speaker.Pit = _pit;
         _rtc.RamSize = _config.RamSize;
+        _rtc.RamBelow4G = (long)Math.Min((ulong)_config.RamSize, Below4GLimit);
         _devices.AddRange([_pic, _pit, _speaker, _rtc, _i8042, _acpi]);
         for (var i = 0; i < _config.Serials.Count; i++)
         {
@@ -232,7 +235,12 @@ public sealed class PcBoard : IMachineBoard
     private void LoadBootImage()
     {
         if (_kernel is null)
+        {
+            // Nothing to boot: park the CPU as firmware that found no boot device does.
+            if (_bios is null)
+                Cpu.Park();
             return;
+        }
         try
         {
             var name = _config.Kernel ?? "qmpd-demo";
