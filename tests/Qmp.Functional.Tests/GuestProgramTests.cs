@@ -1,0 +1,82 @@
+using Qmp.Client;
+
+namespace Qmp.Functional.Tests;
+
+/// <summary>
+/// The guest programs of tools/guests (mode switches, paging, exceptions, interrupts through the
+/// PIC, self-modifying code, a compute workload) booted with -kernel: qmpd's serial output must be
+/// byte for byte what QEMU printed, and when QEMU runs here too, what it prints now.
+/// </summary>
+public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBuild>
+{
+    public static TheoryData<string> Guests => ["bootinfo", "cpu-modes", "paging", "exceptions", "interrupts", "smc", "bench-quick"];
+
+    [Theory]
+    [MemberData(nameof(Guests))]
+    public async Task Guest_prints_what_it_printed_under_qemu(string name)
+    {
+        var (exit, serial, log) = await RunAsync(Qmpd.Binary, name);
+        Assert.True(exit == 1, $"qmpd exited with {exit} (1 means the guest passed):\n{serial}\n{log}");
+        Assert.Equal(GuestBuild.Expected(name), serial);
+    }
+
+    [Theory]
+    [MemberData(nameof(Guests))]
+    public async Task Guest_output_is_identical_on_qmpd_and_qemu(string name)
+    {
+        var qemu = Qmpd.FindTool("qemu-system-i386", "qemu-system-x86");
+        var (qemuExit, qemuSerial, _) = await RunAsync(qemu, name, "-accel", "tcg", "-display", "none");
+        var (qmpdExit, qmpdSerial, _) = await RunAsync(Qmpd.Binary, name);
+        Assert.Equal(qemuExit, qmpdExit);
+        Assert.Equal(qemuSerial, qmpdSerial);
+    }
+
+    [Fact]
+    public async Task Demo_guest_powers_off_on_system_powerdown()
+    {
+        var dir = Qmpd.TempDir();
+        var serialPath = Path.Combine(dir, "serial.txt");
+        var socketPath = Path.Combine(dir, "qmp.sock");
+        await using var qmpd = Qmpd.Start(["-nodefaults", "-serial", $"file:{serialPath}", "-qmp", $"unix:{socketPath},server=on,wait=off", "-kernel", guests.Elf("demo")]);
+        await using var client = await QmpClient.ConnectAsync(new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync(socketPath), ownsSocket: true));
+        await client.NegotiateAsync();
+        await WaitForAsync(() => File.Exists(serialPath) && File.ReadAllText(serialPath).Contains("heartbeat 2", StringComparison.Ordinal), qmpd);
+        var shutdown = client.WaitEventAsync("SHUTDOWN");
+        await client.ExecuteAsync("system_powerdown");
+        var e = await shutdown.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(true, e.Data?["guest"]?.GetValue<bool>());
+        Assert.Equal("guest-shutdown", e.Data?["reason"]?.GetValue<string>());
+        Assert.Equal(0, await qmpd.WaitForExitAsync());
+        var serial = File.ReadAllText(serialPath);
+        Assert.StartsWith("qmpd demo guest\n", serial, StringComparison.Ordinal);
+        Assert.Contains("power button: ACPI SCI on IRQ 9\n", serial, StringComparison.Ordinal);
+        Assert.EndsWith("power button: shutting down\n", serial, StringComparison.Ordinal);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, CapturedProcess process)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out; qmpd said:\n{process.Output}");
+            Assert.False(process.Process.HasExited, $"qmpd exited early:\n{process.Output}");
+            await Task.Delay(50);
+        }
+    }
+
+    private async Task<(int Exit, string Serial, string Log)> RunAsync(string binary, string name, params string[] extra)
+    {
+        var dir = Qmpd.TempDir();
+        var serialPath = Path.Combine(dir, "serial.txt");
+        var elf = name == "bench-quick" ? guests.Elf("bench") : guests.Elf(name);
+        List<string> args = ["-nodefaults", "-no-reboot", "-serial", $"file:{serialPath}", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", elf, .. extra];
+        if (name == "bench-quick")
+            args.AddRange(["-append", "iterations=4"]);
+        await using var process = CapturedProcess.Start(binary, args);
+        var exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(120));
+        var serial = File.ReadAllText(serialPath);
+        Directory.Delete(dir, recursive: true);
+        return (exit, serial, process.Output);
+    }
+}
