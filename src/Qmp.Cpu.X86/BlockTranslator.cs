@@ -21,6 +21,13 @@ internal sealed unsafe class BlockTranslator
         _reader = new GuestCodeReader(cpu);
     }
 
+    private static DecodedOp[] Pin(DecodedOp[] ops)
+    {
+        var pinned = GC.AllocateArray<DecodedOp>(ops.Length, pinned: true);
+        ops.CopyTo(pinned, 0);
+        return pinned;
+    }
+
     /// <summary>Translates the block at CS:EIP. Faults (#PF, #GP past the CS limit, #UD) are thrown only for the first instruction.</summary>
     public TranslationBlock Translate(uint mode)
     {
@@ -74,12 +81,22 @@ internal sealed unsafe class BlockTranslator
             ends |= instruction.FlowControl != FlowControl.Next || OpTable.EndsBlock(instruction.Code) || OpTable.Select(instruction) == 0;
             _reader.Position = cs.Base + nextEip;
         }
-        var ops = GC.AllocateArray<DecodedOp>(_instructions.Count, pinned: true);
-        for (var n = 0; n < _instructions.Count; n++)
+        var count = _instructions.Count;
+        var fuse = count >= 2 && _instructions[^1].ConditionCode != ConditionCode.None;
+        var ops = GC.AllocateArray<DecodedOp>(count, pinned: true);
+        for (var n = 0; n < count; n++)
         {
             var instruction = _instructions[n];
             fixed (DecodedOp* op = &ops[n])
                 OpDecoder.Fill(instruction, op, code32);
+        }
+        if (fuse)
+        {
+            fixed (DecodedOp* compare = &ops[count - 2])
+            {
+                if (OpDecoder.TryFuse(_instructions[count - 2], _instructions[count - 1], compare))
+                    ops = ops[..^1].ToArray() is var trimmed ? Pin(trimmed) : ops;
+            }
         }
         var tb = new TranslationBlock(cs.Base, linear, _reader.FirstPhysical, mode, ops, _reader.FirstPage, _reader.LastPage);
         _cpu.Blocks.Add(tb, _reader.RamPages);

@@ -16,6 +16,9 @@ internal unsafe struct DecodedOp
     public uint NextEip;
     public uint Imm;
     public uint Imm2;
+
+    /// <summary>Branch target of a fused compare-and-branch op.</summary>
+    public uint Target;
     public int Disp;
     public byte R0;
     public byte R1;
@@ -28,6 +31,9 @@ internal unsafe struct DecodedOp
     public byte Rep;
     public byte Length;
     public byte Aux;
+
+    /// <summary>Guest instructions this op stands for: 2 for a fused compare-and-branch.</summary>
+    public byte Weight;
     public ushort Code;
 
     public const byte RepNone = 0, RepE = 1, RepNe = 2;

@@ -13,6 +13,7 @@ internal static unsafe class OpDecoder
         op->Eip = (uint)i.IP;
         op->NextEip = code32 ? (uint)i.NextIP : (uint)i.NextIP & 0xFFFF;
         op->Length = (byte)i.Length;
+        op->Weight = 1;
         op->Base = op->Index = (byte)Gpr32.Zero;
         var handler = i.Code == Code.INVALID ? 0 : OpTable.Select(i);
         op->Handler = handler != 0 ? (delegate*<X86Cpu, DecodedOp*, void>)handler : &SystemFamily.InvalidOpcode;
@@ -67,6 +68,27 @@ internal static unsafe class OpDecoder
             op->Rep = DecodedOp.RepNe;
         else if (i.HasRepePrefix)
             op->Rep = DecodedOp.RepE;
+    }
+
+    /// <summary>
+    /// Fuses CMP or TEST with the Jcc after it into one op (a superinstruction): one dispatch
+    /// instead of two for the commonest pair in compiled code. Returns false when the pair does
+    /// not qualify; <paramref name="compare"/> then stays as it was.
+    /// </summary>
+    public static bool TryFuse(in Instruction first, in Instruction branch, DecodedOp* compare)
+    {
+        if (first.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test) || branch.ConditionCode == ConditionCode.None
+            || branch.Op0Kind is not (OpKind.NearBranch16 or OpKind.NearBranch32) || first.Mnemonic is Mnemonic.Cmp && first.Op0Kind == OpKind.Memory && first.Op1Kind == OpKind.Register)
+            return false;
+        var handler = BranchFamily.SelectCompareAndBranch(first);
+        if (handler == 0)
+            return false;
+        compare->Handler = (delegate*<X86Cpu, DecodedOp*, void>)handler;
+        compare->Target = (uint)branch.NearBranchTarget;
+        compare->Imm2 = (uint)branch.ConditionCode - 1;
+        compare->NextEip = (uint)branch.NextIP & (branch.Op0Kind == OpKind.NearBranch16 ? 0xFFFFu : 0xFFFFFFFFu);
+        compare->Weight = 2;
+        return true;
     }
 
     private static void FillMemory(in Instruction i, DecodedOp* op)

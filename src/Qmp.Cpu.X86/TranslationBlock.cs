@@ -16,7 +16,12 @@ internal sealed unsafe class TranslationBlock
         Ops = ops;
         FirstPage = firstPage;
         LastPage = lastPage;
+        foreach (var op in ops)
+            InstructionCount += op.Weight;
     }
+
+    /// <summary>Guest instructions in the block (fused ops count twice).</summary>
+    public int InstructionCount { get; }
 
     /// <summary>The CS base the EIPs in the ops are relative to.</summary>
     public uint CsBase { get; }

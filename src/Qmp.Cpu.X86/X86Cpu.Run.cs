@@ -151,11 +151,11 @@ public sealed unsafe partial class X86Cpu
                     op++;
                 }
                 while (op < end && !StopBlock);
-                InstructionsRetired += op - first;
+                InstructionsRetired += op == first + ops.Length ? tb.InstructionCount : Retired(first, op);
             }
             catch (GuestFault fault)
             {
-                InstructionsRetired += op - first;
+                InstructionsRetired += Retired(first, op);
                 Eip = op->Eip;
                 StopBlock = false;
                 DeliverFault(fault);
@@ -168,6 +168,14 @@ public sealed unsafe partial class X86Cpu
             return false;
         }
         return true;
+    }
+
+    private static long Retired(DecodedOp* first, DecodedOp* end)
+    {
+        long count = 0;
+        for (var op = first; op < end; op++)
+            count += op->Weight;
+        return count;
     }
 
     internal ulong TranslateFetch(uint linear) => TranslatePage(linear, Access.Fetch, out _);

@@ -314,7 +314,8 @@ public sealed class Machine : IDisposable
         public void ExitProcess(int exitCode)
         {
             // QEMU's isa-debug-exit calls exit(): no event, the guest runs no further.
-            machine._logger.LogInformation("Guest exits through isa-debug-exit with code {Code}", exitCode);
+            machine._logger.LogInformation("Guest exits through isa-debug-exit with code {Code} after {Instructions} instructions",
+                exitCode, machine._board?.Cpu.InstructionsRetired ?? 0);
             machine.GuestExitCode = exitCode;
             machine._board?.Cpu.RequestExit();
             machine._exitRequested.TrySetResult(ShutdownCause.None);

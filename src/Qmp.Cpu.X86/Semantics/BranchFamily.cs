@@ -21,6 +21,57 @@ internal static unsafe class BranchFamily
         table.Add(Mnemonic.Jecxz, (in Instruction i) => P(&Jcxz<Counter32>));
     }
 
+    /// <summary>The fused CMP/TEST + Jcc routine for <paramref name="compare"/>'s operand forms, or 0.</summary>
+    public static nint SelectCompareAndBranch(in Instruction compare)
+    {
+        var bits = Bits0(compare);
+        var imm = Imm(compare, 1);
+        var test = compare.Mnemonic == Mnemonic.Test;
+        if (compare.Op1Kind == OpKind.Memory)
+        {
+            return test ? 0 : BySize(bits, P(&CompareAndBranch<Size8, CmpOp, RegLocation, MemSource>), P(&CompareAndBranch<Size16, CmpOp, RegLocation, MemSource>),
+                P(&CompareAndBranch<Size32, CmpOp, RegLocation, MemSource>));
+        }
+        if (Reg0(compare))
+        {
+            return (test, imm) switch
+            {
+                (false, false) => BySize(bits, P(&CompareAndBranch<Size8, CmpOp, RegLocation, RegSource>), P(&CompareAndBranch<Size16, CmpOp, RegLocation, RegSource>), P(&CompareAndBranch<Size32, CmpOp, RegLocation, RegSource>)),
+                (false, true) => BySize(bits, P(&CompareAndBranch<Size8, CmpOp, RegLocation, ImmSource>), P(&CompareAndBranch<Size16, CmpOp, RegLocation, ImmSource>), P(&CompareAndBranch<Size32, CmpOp, RegLocation, ImmSource>)),
+                (true, false) => BySize(bits, P(&CompareAndBranch<Size8, TestOp, RegLocation, RegSource>), P(&CompareAndBranch<Size16, TestOp, RegLocation, RegSource>), P(&CompareAndBranch<Size32, TestOp, RegLocation, RegSource>)),
+                (true, true) => BySize(bits, P(&CompareAndBranch<Size8, TestOp, RegLocation, ImmSource>), P(&CompareAndBranch<Size16, TestOp, RegLocation, ImmSource>), P(&CompareAndBranch<Size32, TestOp, RegLocation, ImmSource>)),
+            };
+        }
+        return (test, imm) switch
+        {
+            (false, true) => BySize(bits, P(&CompareAndBranch<Size8, CmpOp, MemLocation, ImmSource>), P(&CompareAndBranch<Size16, CmpOp, MemLocation, ImmSource>), P(&CompareAndBranch<Size32, CmpOp, MemLocation, ImmSource>)),
+            (true, true) => BySize(bits, P(&CompareAndBranch<Size8, TestOp, MemLocation, ImmSource>), P(&CompareAndBranch<Size16, TestOp, MemLocation, ImmSource>), P(&CompareAndBranch<Size32, TestOp, MemLocation, ImmSource>)),
+            (true, false) => BySize(bits, P(&CompareAndBranch<Size8, TestOp, MemLocation, RegSource>), P(&CompareAndBranch<Size16, TestOp, MemLocation, RegSource>), P(&CompareAndBranch<Size32, TestOp, MemLocation, RegSource>)),
+            _ => 0,
+        };
+    }
+
+    // CMP/TEST then Jcc as one op: the same semantics as the two routines run in turn (flags are
+    // still recorded for later readers); Imm2 holds the condition, Target the branch target.
+    private static void CompareAndBranch<TSize, TOp, TDst, TSrc>(X86Cpu cpu, DecodedOp* op)
+        where TSize : IOpSize where TOp : IAluOp where TDst : ILocation where TSrc : ISource
+    {
+        var src = TSrc.Read<TSize>(cpu, op);
+        var dst = TDst.Read<TSize>(cpu, op, false, out _);
+        TOp.Apply<TSize>(cpu, dst, src);
+        if (!cpu.Condition((int)op->Imm2))
+            return;
+        if (op->Target <= cpu.Cs.Limit)
+        {
+            cpu.Eip = op->Target;
+            return;
+        }
+        // A target past the CS limit faults on the Jcc, not the compare: stop at the Jcc, which
+        // runs (and faults) on its own as the first instruction of the next block.
+        cpu.Eip = op->Eip + op->Length;
+        cpu.StopBlock = true;
+    }
+
     private static bool CounterIs16(in Instruction i) => i.Code is Code.Loop_rel8_16_CX or Code.Loop_rel8_32_CX
         or Code.Loope_rel8_16_CX or Code.Loope_rel8_32_CX or Code.Loopne_rel8_16_CX or Code.Loopne_rel8_32_CX;
 
