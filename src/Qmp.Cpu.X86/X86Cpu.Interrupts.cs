@@ -5,6 +5,29 @@ public sealed partial class X86Cpu
     /// <summary>Set by a triple fault; the machine resets (or shuts down under -no-reboot).</summary>
     internal bool TripleFaulted;
 
+    private volatile bool _nmiPending;
+
+    /// <summary>While an NMI handler runs, further NMIs wait for its IRET.</summary>
+    internal bool NmiBlocked;
+
+    /// <summary>Raises the NMI input (QMP inject-nmi, a watchdog). Thread-safe; taken at the next instruction boundary.</summary>
+    public void RaiseNmi()
+    {
+        _nmiPending = true;
+        RequestExit();
+    }
+
+    // NMIs ignore IF; one is held while the previous handler has not executed IRET.
+    private bool TryDeliverNmi()
+    {
+        if (!_nmiPending || NmiBlocked)
+            return false;
+        _nmiPending = false;
+        NmiBlocked = true;
+        ExternalInterrupt(CpuException.NMI);
+        return true;
+    }
+
     /// <summary>
     /// Delivers a fault raised by an instruction whose EIP is already restored, escalating to #DF
     /// and to a triple fault as the SDM's table 6-5 says.

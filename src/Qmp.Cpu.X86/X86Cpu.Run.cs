@@ -61,8 +61,11 @@ public sealed unsafe partial class X86Cpu
             if (TripleFaulted)
                 return CpuExit.TripleFault;
             _interruptHint = false;
-            if (!InterruptShadow && (EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true } line)
-                ExternalInterrupt(line.Acknowledge());
+            if (InterruptShadow || !TryDeliverNmi())
+            {
+                if (!InterruptShadow && (EflagsRaw & Flags.IF) != 0 && _interruptLine is { IsPending: true } line)
+                    ExternalInterrupt(line.Acknowledge());
+            }
             if (_interruptLine is { IsPending: true })
                 _interruptHint = true;
             if (Halted)

@@ -102,6 +102,8 @@ public sealed partial class X86Cpu
         InterruptShadow = false;
         Halted = false;
         TripleFaulted = false;
+        NmiBlocked = false;
+        _nmiPending = false;
         TscOffset = 0;
         FlushTlb();
         Blocks.Clear();

@@ -33,6 +33,9 @@ internal static class OpTable
             if (info.Encoding != EncodingKind.Legacy || !(info.Mode32 || info.Mode16))
                 continue;
             s_byCode[c] = builder.ByCode.GetValueOrDefault(code) ?? builder.ByMnemonic.GetValueOrDefault(code.Mnemonic());
+            // Every x87 escape (D8-DF) answers as an absent FPU does: #NM under CR0.EM or TS, else #UD.
+            if (s_byCode[c] is null && info.Table == OpCodeTableKind.Normal && info.OpCode >> (8 * (info.OpCodeLength - 1)) is >= 0xD8 and <= 0xDF)
+                s_byCode[c] = SystemFamily.SelectFpu;
             s_endsBlock[c] = builder.EndsBlock.Contains(code.Mnemonic());
         }
     }

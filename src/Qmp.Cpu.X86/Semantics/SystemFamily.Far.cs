@@ -298,6 +298,7 @@ internal static unsafe partial class SystemFamily
 
     private static void Iret<TSize>(X86Cpu cpu, DecodedOp* op) where TSize : IOpSize
     {
+        cpu.NmiBlocked = false;
         var size32 = TSize.Bits == 32;
         var width = (uint)TSize.Bits / 8;
         if (!cpu.ProtectedMode || cpu.Vm86)

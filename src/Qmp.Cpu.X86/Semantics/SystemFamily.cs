@@ -20,11 +20,11 @@ internal static unsafe partial class SystemFamily
         table.Add(Mnemonic.Ud2, (in Instruction i) => P(&InvalidOpcode));
         table.Add(Mnemonic.Ud0, (in Instruction i) => P(&InvalidOpcode));
         table.Add(Mnemonic.Ud1, (in Instruction i) => P(&InvalidOpcode));
-        foreach (var m in new[] { Mnemonic.Fld, Mnemonic.Fst, Mnemonic.Fstp, Mnemonic.Fild, Mnemonic.Fistp, Mnemonic.Fninit, Mnemonic.Fnstsw, Mnemonic.Fnstcw,
-                     Mnemonic.Fldcw, Mnemonic.Fadd, Mnemonic.Faddp, Mnemonic.Fmul, Mnemonic.Fmulp, Mnemonic.Fdiv, Mnemonic.Fdivp, Mnemonic.Fsub, Mnemonic.Fsubp,
-                     Mnemonic.Fxch, Mnemonic.Fcom, Mnemonic.Fcomp, Mnemonic.Fucom, Mnemonic.Fucomp, Mnemonic.Wait, Mnemonic.Fnclex, Mnemonic.Fnsave, Mnemonic.Frstor })
-            table.Add(m, (in Instruction i) => P(&FpuAbsent));
+        table.Add(Mnemonic.Wait, SelectFpu);
     }
+
+    /// <summary>The x87 escapes and WAIT: the FPU is absent (see <see cref="CpuidInfo"/>).</summary>
+    public static nint SelectFpu(in Instruction instruction) => P(&FpuAbsent);
 
     /// <summary>#UD for opcodes with no semantics: invalid encodings and unimplemented extensions.</summary>
     public static void InvalidOpcode(X86Cpu cpu, DecodedOp* op) => throw X86Cpu.Fault(CpuException.UD);
