@@ -50,7 +50,4 @@ internal sealed unsafe class TranslationBlock
     public TranslationBlock? Next0 { get; set; }
 
     public TranslationBlock? Next1 { get; set; }
-
-    /// <summary>Times the block was entered (for the compiled tier's hotness threshold).</summary>
-    public long Executions { get; set; }
 }

@@ -139,7 +139,6 @@ public sealed unsafe partial class X86Cpu
     // chain into the next block without the outer loop's checks.
     private bool Execute(TranslationBlock tb, int limit)
     {
-        tb.Executions++;
         var ops = tb.Ops;
         fixed (DecodedOp* first = ops)
         {

@@ -182,6 +182,9 @@ internal static class QemuCommandLine
                 case "-kernel":
                     config = config with { Kernel = Value() };
                     break;
+                case "-bios":
+                    config = config with { Bios = Value() };
+                    break;
                 case "-append":
                     config = config with { Append = Value() };
                     break;

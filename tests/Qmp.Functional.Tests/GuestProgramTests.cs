@@ -31,6 +31,24 @@ public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBu
         Assert.Equal(qemuSerial, qmpdSerial);
     }
 
+    // A 64 KiB firmware image whose reset vector (F000:FFF0) writes 0x2A to isa-debug-exit.
+    [Fact]
+    public async Task Bios_rom_runs_from_the_reset_vector_as_on_qemu()
+    {
+        var dir = Qmpd.TempDir();
+        var rom = new byte[64 * 1024];
+        new byte[] { 0xB0, 0x2A, 0xE6, 0xF4, 0xF4 }.CopyTo(rom, 0xFFF0);
+        var romPath = Path.Combine(dir, "rom.bin");
+        File.WriteAllBytes(romPath, rom);
+        string[] args = ["-nodefaults", "-display", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-bios", romPath];
+        await using (var qmpd = Qmpd.Start(args))
+            Assert.Equal((0x2A << 1) | 1, await qmpd.WaitForExitAsync());
+        var qemu = Qmpd.FindTool("qemu-system-i386", "qemu-system-x86");
+        await using (var reference = CapturedProcess.Start(qemu, args))
+            Assert.Equal((0x2A << 1) | 1, await reference.WaitForExitAsync());
+        Directory.Delete(dir, recursive: true);
+    }
+
     [Fact]
     public async Task Demo_guest_powers_off_on_system_powerdown()
     {

@@ -202,4 +202,52 @@ public sealed class SystemTests
         Assert.NotEqual(0u, rig.Stack(3) & 0x20000);           // EFLAGS.VM saved
         Assert.Equal(0x3000u, rig.Stack(7));                   // DS pushed for a VM86 interrupt
     }
+
+    [Fact]
+    public void Io_bitmap_in_the_tss_grants_single_ports_to_ring_3()
+    {
+        using var rig = new SystemRig();
+                // A TSS (at 0x30000, ring-0 stack as usual) with an I/O bitmap at 0x68 that allows only port 0x80.
+        const uint tss = 0x30000;
+        const ulong descriptor = 0x0000890000000000 | ((ulong)tss << 16) | (0x68 + 8192 + 1);
+        rig.Write32(tss + 4, SystemRig.Ring0Stack);
+        rig.Write32(tss + 8, SystemRig.Data0);
+        rig.Memory.LoadImage(tss + 0x66, [0x68, 0x00]);
+        var bitmap = new byte[8192 + 1];
+        Array.Fill(bitmap, (byte)0xFF);
+        bitmap[0x80 / 8] = unchecked((byte)~(1 << (0x80 % 8)));
+        rig.Memory.LoadImage(tss + 0x68, bitmap);
+        rig.Assemble(0x1000, 32, a =>
+        {
+            a.mov(al, 0x5A);
+            a.@out(0x80, al);
+            a.@out(0x81, al);
+        });
+        rig.Enter(0x1000, cpl: 3);
+        rig.Cpu.Tr = X86Cpu.ParseDescriptor(SystemRig.TssSelector, descriptor | (0x2UL << 40));
+        rig.Run();
+        Assert.Equal(13u, rig.Vector);
+        Assert.Equal(0x1004u, rig.Stack(1));                   // the OUT to 0x81, after the allowed one
+    }
+
+    [Fact]
+    public async Task Dma_write_from_another_thread_invalidates_translated_code()
+    {
+        using var rig = new CpuRig();
+        var loop = default(Iced.Intel.Label);
+        rig.Load32(0x1000, a =>
+        {
+            loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.mov(eax, 1);                                     // B8 01 00 00 00 at 0x1000
+            a.jmp(loop);
+        });
+        Assert.Equal(CpuExit.BudgetExhausted, rig.Cpu.Run(1000));
+        // A device on another thread rewrites the immediate; the next block boundary sees it.
+        await Task.Run(() => rig.Memory.Write(0x1001, [7, 0, 0, 0]));
+        rig.Cpu.ClearExitRequest();
+        rig.Cpu.Run(1000);
+        Assert.Equal(7u, rig.Cpu.GetRegister(0));
+        Assert.True(rig.Cpu.BlockStatistics.Invalidated >= 1);
+    }
 }
