@@ -72,6 +72,33 @@ public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBu
         Directory.Delete(dir, recursive: true);
     }
 
+    // stop reaches the CPU at a block boundary even while the guest runs; nothing runs while
+    // paused (the virtual clock stands still too), and cont resumes where it stopped.
+    [Fact]
+    public async Task Stopped_guest_makes_no_progress_until_cont()
+    {
+        var dir = Qmpd.TempDir();
+        var serialPath = Path.Combine(dir, "serial.txt");
+        var socketPath = Path.Combine(dir, "qmp.sock");
+        await using var qmpd = Qmpd.Start(["-nodefaults", "-serial", $"file:{serialPath}", "-qmp", $"unix:{socketPath},server=on,wait=off", "-kernel", guests.Elf("demo")]);
+        await using var client = await QmpClient.ConnectAsync(new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync(socketPath), ownsSocket: true));
+        await client.NegotiateAsync();
+        int Beats() => File.Exists(serialPath) ? File.ReadAllText(serialPath).Split('\n').Count(l => l.StartsWith("heartbeat ", StringComparison.Ordinal)) : 0;
+        await WaitForAsync(() => Beats() >= 1, qmpd);
+        await client.ExecuteAsync("stop");
+        // The serial file is written by a background writer: let what the guest sent before the stop land.
+        await Task.Delay(TimeSpan.FromSeconds(0.5));
+        var paused = Beats();
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.Equal(paused, Beats());
+        await client.ExecuteAsync("cont");
+        await WaitForAsync(() => Beats() > paused, qmpd);
+        Assert.Contains($"heartbeat {paused + 1}\n", File.ReadAllText(serialPath), StringComparison.Ordinal);
+        await client.ExecuteAsync("quit");
+        await qmpd.WaitForExitAsync();
+        Directory.Delete(dir, recursive: true);
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, CapturedProcess process)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
