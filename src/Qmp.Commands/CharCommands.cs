@@ -1,8 +1,13 @@
+using System.Text;
+using Qmp.Machine;
+using Qmp.Machine.Chardevs;
+using Qmp.Machine.Chardevs.Backends;
 using Qmp.Schema;
+using Qmp.Schema.Runtime;
 
 namespace Qmp.Commands;
 
-/// <summary>char.json: query-chardev.</summary>
+/// <summary>char.json: query-chardev, ringbuf-read/-write, chardev-add/-remove, with QEMU 7.2's error texts.</summary>
 public sealed class CharCommands(Machine.Machine machine) : ICharCommands
 {
     /// <inheritdoc/>
@@ -12,5 +17,84 @@ public sealed class CharCommands(Machine.Machine machine) : ICharCommands
             .Select(c => new ChardevInfo { Label = c.Label, Filename = c.Filename, FrontendOpen = c.FrontendOpen })
             .ToList();
         return ValueTask.FromResult(list);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask RingbufWriteAsync(RingbufWriteArguments arguments, CancellationToken cancellationToken)
+    {
+        var ring = FindRingbuf(arguments.Device);
+        byte[] bytes;
+        if (arguments.Format == DataFormat.Base64)
+        {
+            try
+            {
+                bytes = Convert.FromBase64String(arguments.Data);
+            }
+            catch (FormatException)
+            {
+                throw new QmpErrorException(QmpErrorClass.GenericError, "Invalid Base64 data");
+            }
+        }
+        else
+            bytes = Encoding.UTF8.GetBytes(arguments.Data);
+        ring.Write(bytes);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<string> RingbufReadAsync(RingbufReadArguments arguments, CancellationToken cancellationToken)
+    {
+        var ring = FindRingbuf(arguments.Device);
+        if (arguments.Size <= 0)
+            throw new QmpErrorException(QmpErrorClass.GenericError, "size must be greater than zero");
+        var bytes = ring.ReadBytes((int)Math.Min(arguments.Size, int.MaxValue));
+        return ValueTask.FromResult(arguments.Format == DataFormat.Base64 ? Convert.ToBase64String(bytes) : Encoding.UTF8.GetString(bytes));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<ChardevReturn> ChardevAddAsync(ChardevAddArguments arguments, CancellationToken cancellationToken)
+    {
+        if (machine.Chardevs.Find(arguments.Id) is not null)
+            throw new QmpErrorException(QmpErrorClass.GenericError, $"Chardev with id '{arguments.Id}' already exists");
+        var backend = arguments.Backend;
+        var config = backend.Type switch
+        {
+            ChardevBackendKind.File => new CharBackendConfig(arguments.Id, "file", backend.File!.Data.Out) { Append = backend.File.Data.Append ?? false },
+            ChardevBackendKind.Null => new CharBackendConfig(arguments.Id, "null"),
+            ChardevBackendKind.Stdio => new CharBackendConfig(arguments.Id, "stdio"),
+            ChardevBackendKind.Ringbuf => new CharBackendConfig(arguments.Id, "ringbuf", Size: (int)Math.Min(backend.Ringbuf!.Data.Size ?? 65536, int.MaxValue)),
+            _ => new CharBackendConfig(arguments.Id, "ringbuf", Size: (int)Math.Min(backend.Memory!.Data.Size ?? 65536, int.MaxValue)),
+        };
+        ICharBackend created;
+        try
+        {
+            created = CharBackendFactory.Create(config);
+        }
+        catch (MachineOperationException e)
+        {
+            throw new QmpErrorException(QmpErrorClass.GenericError, $"Failed to add chardev '{arguments.Id}': {e.Message}");
+        }
+        machine.Chardevs.Add(new Chardev(arguments.Id, () => config.Backend) { Backend = created });
+        return ValueTask.FromResult(new ChardevReturn());
+    }
+
+    /// <inheritdoc/>
+    public ValueTask ChardevRemoveAsync(ChardevRemoveArguments arguments, CancellationToken cancellationToken)
+    {
+        var chardev = machine.Chardevs.Find(arguments.Id)
+            ?? throw new QmpErrorException(QmpErrorClass.GenericError, $"Chardev '{arguments.Id}' not found");
+        if (chardev.FrontendOpen || chardev.Backend is null)
+            throw new QmpErrorException(QmpErrorClass.GenericError, $"Chardev '{arguments.Id}' is busy");
+        machine.Chardevs.Remove(arguments.Id);
+        (chardev.Backend as IDisposable)?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private RingBufferBackend FindRingbuf(string device)
+    {
+        var chardev = machine.Chardevs.Find(device)
+            ?? throw new QmpErrorException(QmpErrorClass.GenericError, $"Device '{device}' not found");
+        return chardev.Backend as RingBufferBackend
+            ?? throw new QmpErrorException(QmpErrorClass.GenericError, $"{device} is not a ringbuf device");
     }
 }

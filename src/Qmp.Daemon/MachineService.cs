@@ -22,10 +22,25 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Guest chardevs exist before the board so devices can attach to them, and stay listed
+        // in query-chardev like QEMU's (filename: the backend name).
+        var backends = spec.Config.CharBackends.ToDictionary(b => b.Id, CharBackendFactory.Create, StringComparer.Ordinal);
         Func<Machine.Devices.IMachineControl, IMachineBoard>? board = spec.Config.MachineType == MachineTypes.None.Name
             ? null
-            : control => new PcBoard(spec.Config, control, CharBackendFactory.Create);
-        var machine = new Machine.Machine(spec.Config, loggers.CreateLogger<Machine.Machine>(), board);
+            : control => new PcBoard(spec.Config, control, b => backends[b.Id]);
+        Machine.Machine machine;
+        try
+        {
+            machine = new Machine.Machine(spec.Config, loggers.CreateLogger<Machine.Machine>(), board);
+        }
+        catch
+        {
+            foreach (var backend in backends.Values)
+                (backend as IDisposable)?.Dispose();
+            throw;
+        }
+        foreach (var config in spec.Config.CharBackends)
+            machine.Chardevs.Add(new Chardev(config.Id, () => config.Backend) { Backend = backends[config.Id], FrontendOpen = config.HasFrontend && board is not null });
         var events = new QmpEventBroadcaster();
         machine.AddObserver(new MachineEventBridge(events));
         var commands = MachineCommandSet.Create(machine);

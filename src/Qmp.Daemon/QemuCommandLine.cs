@@ -250,7 +250,7 @@ internal static class QemuCommandLine
                 throw new CommandLineException(option, $"chardev '{id}' is already in use");
             if (spec.Backend == "socket")
                 throw new CommandLineException(option, $"chardev '{id}': socket backends serve monitors only in this version; use file, stdio, null or ringbuf");
-            return new CharBackendConfig(id, spec.Backend, spec.Path, spec.Size);
+            return new CharBackendConfig(id, spec.Backend, spec.Path, spec.Size) { HasFrontend = true };
         }
         var ports = new List<string?>();
         foreach (var (text, option) in serials)
@@ -260,9 +260,9 @@ internal static class QemuCommandLine
             var id = $"serial{ports.Count}";
             CharBackendConfig backend = text switch
             {
-                "stdio" => new(id, "stdio"),
-                "null" => new(id, "null"),
-                _ when text.StartsWith("file:", StringComparison.Ordinal) => new(id, "file", text[5..]),
+                "stdio" => new(id, "stdio") { HasFrontend = true },
+                "null" => new(id, "null") { HasFrontend = true },
+                _ when text.StartsWith("file:", StringComparison.Ordinal) => new(id, "file", text[5..]) { HasFrontend = true },
                 _ when text.StartsWith("chardev:", StringComparison.Ordinal) => Backend(option, text[8..]),
                 _ => throw new CommandLineException(option, $"'{text}' is not a valid char driver"),
             };
@@ -276,6 +276,12 @@ internal static class QemuCommandLine
             var chardev = device.Properties.FirstOrDefault(p => p.Key == "chardev").Value;
             if (chardev is not null)
                 backends.Add(Backend("-device", chardev));
+        }
+        // Chardevs nobody uses yet still exist (query-chardev, ringbuf-read, chardev-remove).
+        foreach (var spec in chardevs.Values)
+        {
+            if (!monitorChardevs.Contains(spec.Id) && !used.Contains(spec.Id) && spec.Backend != "socket")
+                backends.Add(new CharBackendConfig(spec.Id, spec.Backend, spec.Path, spec.Size));
         }
         return config with { CharBackends = backends, Serials = ports, Devices = devices };
     }

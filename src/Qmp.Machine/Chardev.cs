@@ -15,4 +15,7 @@ public sealed class Chardev(string label, Func<string> describe)
 
     /// <summary>Whether a frontend (a monitor, a serial port) has the device open.</summary>
     public bool FrontendOpen { get; set; }
+
+    /// <summary>The backend guest devices use; null for a monitor's chardev.</summary>
+    public Chardevs.ICharBackend? Backend { get; init; }
 }

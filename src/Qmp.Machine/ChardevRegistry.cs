@@ -16,6 +16,20 @@ public sealed class ChardevRegistry
         }
     }
 
+    /// <summary>The chardev labelled <paramref name="label"/>, or null.</summary>
+    public Chardev? Find(string label)
+    {
+        lock (_chardevs)
+            return _chardevs.FirstOrDefault(c => c.Label == label);
+    }
+
+    /// <summary>Removes <paramref name="label"/>; false when there is no such chardev.</summary>
+    public bool Remove(string label)
+    {
+        lock (_chardevs)
+            return _chardevs.RemoveAll(c => c.Label == label) > 0;
+    }
+
     /// <summary>A snapshot of the chardevs.</summary>
     public IReadOnlyList<Chardev> List()
     {

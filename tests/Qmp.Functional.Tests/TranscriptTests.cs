@@ -24,10 +24,10 @@ public partial class TranscriptTests
     public async Task Transcript_replays_byte_for_byte(string name)
     {
         var lines = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "transcripts", name));
-        var args = lines.First(l => l.StartsWith("# args:", StringComparison.Ordinal))["# args:".Length..]
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var exit = lines.FirstOrDefault(l => l.StartsWith("# exit:", StringComparison.Ordinal));
         var dir = Qmpd.TempDir();
+        var args = lines.First(l => l.StartsWith("# args:", StringComparison.Ordinal))["# args:".Length..]
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a.Replace("$DIR", dir, StringComparison.Ordinal));
+        var exit = lines.FirstOrDefault(l => l.StartsWith("# exit:", StringComparison.Ordinal));
         var socketPath = Path.Combine(dir, "qmp.sock");
         await using var qmpd = Qmpd.Start(["-qmp", $"unix:{socketPath},server=on,wait=off", .. args]);
         using var connection = new RawQmpConnection(await Qmpd.ConnectUnixAsync(socketPath));

@@ -14,6 +14,8 @@ public static class CharBackendFactory
             case "null":
                 return new RingBufferBackend(1);
             case "ringbuf":
+                if (config.Size <= 0 || (config.Size & (config.Size - 1)) != 0)
+                    throw new MachineOperationException("size of ringbuf chardev must be power of two");
                 return new RingBufferBackend(config.Size);
             case "stdio":
                 return new StreamBackend(Console.OpenStandardOutput(), name: $"chardev {config.Id}");
@@ -21,12 +23,12 @@ public static class CharBackendFactory
                 try
                 {
                     // QEMU truncates a file chardev unless append=on.
-                    var stream = new FileStream(config.Path!, FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
+                    var stream = new FileStream(config.Path!, config.Append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
                     return new StreamBackend(stream, name: $"chardev {config.Id}");
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    throw new MachineOperationException($"chardev '{config.Id}': could not open '{config.Path}': {e.Message}");
+                    throw new MachineOperationException($"Could not open '{config.Path}': {(e is FileNotFoundException or DirectoryNotFoundException ? "No such file or directory" : e.Message)}");
                 }
             default:
                 throw new MachineOperationException($"chardev '{config.Id}': '{config.Backend}' is not a valid char driver");

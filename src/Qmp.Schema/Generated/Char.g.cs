@@ -76,6 +76,1013 @@ public sealed partial class ChardevInfo : IQapiType<ChardevInfo>
 }
 
 /// <summary>
+/// An enumeration of data format.
+/// </summary>
+public enum DataFormat
+{
+    /// <summary>
+    /// <c>utf8</c>: Data is a UTF-8 string (RFC 3629)
+    /// </summary>
+    Utf8,
+    /// <summary>
+    /// <c>base64</c>: Data is Base64 encoded binary (RFC 3548)
+    /// </summary>
+    Base64,
+}
+
+/// <summary>
+/// Wire names of <see cref="DataFormat"/>.
+/// </summary>
+public static class DataFormatWire
+{
+    private static readonly string[] _names = ["utf8", "base64"];
+
+    /// <summary>
+    /// The value's wire name.
+    /// </summary>
+    public static string ToWire(this DataFormat value) => _names[(int)value];
+
+    /// <summary>
+    /// The value with wire name <paramref name="wire"/>, or null.
+    /// </summary>
+    public static DataFormat? Parse(string wire) => global::System.Array.IndexOf(_names, wire) is var i and >= 0 ? (DataFormat)i : null;
+}
+
+/// <summary>
+/// Arguments of <c>ringbuf-write</c>.
+/// </summary>
+public sealed partial class RingbufWriteArguments : IQapiType<RingbufWriteArguments>
+{
+    /// <summary>
+    /// <c>device</c>
+    /// </summary>
+    public required string Device { get; set; }
+
+    /// <summary>
+    /// <c>data</c>
+    /// </summary>
+    public required string Data { get; set; }
+
+    /// <summary>
+    /// <c>format</c> (optional)
+    /// </summary>
+    public DataFormat? Format { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["device", "data", "format"]);
+
+    /// <summary>
+    /// Reads a <see cref="RingbufWriteArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static RingbufWriteArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static RingbufWriteArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static RingbufWriteArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("device", out var vDeviceNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "device"));
+        var vDevice = QapiInput.Str(vDeviceNode, QapiInput.Member(path, "device"));
+        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = QapiInput.Str(vDataNode, QapiInput.Member(path, "data"));
+        DataFormat? vFormat = obj.TryGetPropertyValue("format", out var vFormatNode) ? QapiInput.Enum(vFormatNode, QapiInput.Member(path, "format"), "format", DataFormatWire.Parse) : null;
+        var result = new RingbufWriteArguments { Device = vDevice, Data = vData, Format = vFormat };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("device", JsonValue.Create(Device));
+        obj.Add("data", JsonValue.Create(Data));
+        if (Format is not null)
+            obj.Add("format", JsonValue.Create(Format.Value.ToWire()));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>ringbuf-read</c>.
+/// </summary>
+public sealed partial class RingbufReadArguments : IQapiType<RingbufReadArguments>
+{
+    /// <summary>
+    /// <c>device</c>
+    /// </summary>
+    public required string Device { get; set; }
+
+    /// <summary>
+    /// <c>size</c>
+    /// </summary>
+    public required long Size { get; set; }
+
+    /// <summary>
+    /// <c>format</c> (optional)
+    /// </summary>
+    public DataFormat? Format { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["device", "size", "format"]);
+
+    /// <summary>
+    /// Reads a <see cref="RingbufReadArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static RingbufReadArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static RingbufReadArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static RingbufReadArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("device", out var vDeviceNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "device"));
+        var vDevice = QapiInput.Str(vDeviceNode, QapiInput.Member(path, "device"));
+        if (!obj.TryGetPropertyValue("size", out var vSizeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "size"));
+        var vSize = QapiInput.Int(vSizeNode, QapiInput.Member(path, "size"));
+        DataFormat? vFormat = obj.TryGetPropertyValue("format", out var vFormatNode) ? QapiInput.Enum(vFormatNode, QapiInput.Member(path, "format"), "format", DataFormatWire.Parse) : null;
+        var result = new RingbufReadArguments { Device = vDevice, Size = vSize, Format = vFormat };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("device", JsonValue.Create(Device));
+        obj.Add("size", JsonValue.Create(Size));
+        if (Format is not null)
+            obj.Add("format", JsonValue.Create(Format.Value.ToWire()));
+    }
+}
+
+/// <summary>
+/// Configuration shared across all chardev backends
+/// </summary>
+public sealed partial class ChardevCommon : IQapiType<ChardevCommon>
+{
+    /// <summary>
+    /// <c>logfile</c> (optional): The name of a logfile to save output
+    /// </summary>
+    public string? Logfile { get; set; }
+
+    /// <summary>
+    /// <c>logappend</c> (optional): true to append instead of truncate (default to false to truncate)
+    /// </summary>
+    public bool? Logappend { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["logfile", "logappend"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevCommon"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevCommon FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevCommon Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevCommon ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
+        var result = new ChardevCommon { Logfile = vLogfile, Logappend = vLogappend };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        if (Logfile is not null)
+            obj.Add("logfile", JsonValue.Create(Logfile));
+        if (Logappend is not null)
+            obj.Add("logappend", JsonValue.Create(Logappend.Value));
+    }
+}
+
+/// <summary>
+/// Configuration info for file chardevs.
+/// </summary>
+public sealed partial class ChardevFile : IQapiType<ChardevFile>
+{
+    /// <summary>
+    /// <c>logfile</c> (optional): The name of a logfile to save output
+    /// </summary>
+    public string? Logfile { get; set; }
+
+    /// <summary>
+    /// <c>logappend</c> (optional): true to append instead of truncate (default to false to truncate)
+    /// </summary>
+    public bool? Logappend { get; set; }
+
+    /// <summary>
+    /// <c>in</c> (optional): The name of the input file
+    /// </summary>
+    public string? In { get; set; }
+
+    /// <summary>
+    /// <c>out</c>: The name of the output file
+    /// </summary>
+    public required string Out { get; set; }
+
+    /// <summary>
+    /// <c>append</c> (optional): Open the file in append mode (default false to truncate) (Since 2.6)
+    /// </summary>
+    public bool? Append { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["logfile", "logappend", "in", "out", "append"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevFile"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevFile FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevFile Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevFile ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
+        string? vIn = obj.TryGetPropertyValue("in", out var vInNode) ? QapiInput.Str(vInNode, QapiInput.Member(path, "in")) : null;
+        if (!obj.TryGetPropertyValue("out", out var vOutNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "out"));
+        var vOut = QapiInput.Str(vOutNode, QapiInput.Member(path, "out"));
+        bool? vAppend = obj.TryGetPropertyValue("append", out var vAppendNode) ? QapiInput.Bool(vAppendNode, QapiInput.Member(path, "append")) : null;
+        var result = new ChardevFile { Logfile = vLogfile, Logappend = vLogappend, In = vIn, Out = vOut, Append = vAppend };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        if (Logfile is not null)
+            obj.Add("logfile", JsonValue.Create(Logfile));
+        if (Logappend is not null)
+            obj.Add("logappend", JsonValue.Create(Logappend.Value));
+        if (In is not null)
+            obj.Add("in", JsonValue.Create(In));
+        obj.Add("out", JsonValue.Create(Out));
+        if (Append is not null)
+            obj.Add("append", JsonValue.Create(Append.Value));
+    }
+}
+
+/// <summary>
+/// Configuration info for stdio chardevs.
+/// </summary>
+public sealed partial class ChardevStdio : IQapiType<ChardevStdio>
+{
+    /// <summary>
+    /// <c>logfile</c> (optional): The name of a logfile to save output
+    /// </summary>
+    public string? Logfile { get; set; }
+
+    /// <summary>
+    /// <c>logappend</c> (optional): true to append instead of truncate (default to false to truncate)
+    /// </summary>
+    public bool? Logappend { get; set; }
+
+    /// <summary>
+    /// <c>signal</c> (optional): Allow signals (such as SIGINT triggered by ^C) be delivered to qemu.  Default: true.
+    /// </summary>
+    public bool? Signal { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["logfile", "logappend", "signal"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevStdio"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevStdio FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevStdio Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevStdio ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
+        bool? vSignal = obj.TryGetPropertyValue("signal", out var vSignalNode) ? QapiInput.Bool(vSignalNode, QapiInput.Member(path, "signal")) : null;
+        var result = new ChardevStdio { Logfile = vLogfile, Logappend = vLogappend, Signal = vSignal };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        if (Logfile is not null)
+            obj.Add("logfile", JsonValue.Create(Logfile));
+        if (Logappend is not null)
+            obj.Add("logappend", JsonValue.Create(Logappend.Value));
+        if (Signal is not null)
+            obj.Add("signal", JsonValue.Create(Signal.Value));
+    }
+}
+
+/// <summary>
+/// Configuration info for ring buffer chardevs.
+/// </summary>
+public sealed partial class ChardevRingbuf : IQapiType<ChardevRingbuf>
+{
+    /// <summary>
+    /// <c>logfile</c> (optional): The name of a logfile to save output
+    /// </summary>
+    public string? Logfile { get; set; }
+
+    /// <summary>
+    /// <c>logappend</c> (optional): true to append instead of truncate (default to false to truncate)
+    /// </summary>
+    public bool? Logappend { get; set; }
+
+    /// <summary>
+    /// <c>size</c> (optional): ring buffer size, must be power of two, default is 65536
+    /// </summary>
+    public long? Size { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["logfile", "logappend", "size"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevRingbuf"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevRingbuf FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevRingbuf Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevRingbuf ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
+        long? vSize = obj.TryGetPropertyValue("size", out var vSizeNode) ? QapiInput.Int(vSizeNode, QapiInput.Member(path, "size")) : null;
+        var result = new ChardevRingbuf { Logfile = vLogfile, Logappend = vLogappend, Size = vSize };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        if (Logfile is not null)
+            obj.Add("logfile", JsonValue.Create(Logfile));
+        if (Logappend is not null)
+            obj.Add("logappend", JsonValue.Create(Logappend.Value));
+        if (Size is not null)
+            obj.Add("size", JsonValue.Create(Size.Value));
+    }
+}
+
+public enum ChardevBackendKind
+{
+    /// <summary>
+    /// <c>file</c>: regular files
+    /// </summary>
+    File,
+    /// <summary>
+    /// <c>null</c>: a backend that drops what it is sent and never has input
+    /// </summary>
+    Null,
+    /// <summary>
+    /// <c>stdio</c>: the standard input and output of the process
+    /// </summary>
+    Stdio,
+    /// <summary>
+    /// <c>ringbuf</c>: a memory ring buffer (since 1.6)
+    /// </summary>
+    Ringbuf,
+    /// <summary>
+    /// <c>memory</c>: synonym for @ringbuf (deprecated since 1.6)
+    /// </summary>
+    Memory,
+}
+
+/// <summary>
+/// Wire names of <see cref="ChardevBackendKind"/>.
+/// </summary>
+public static class ChardevBackendKindWire
+{
+    private static readonly string[] _names = ["file", "null", "stdio", "ringbuf", "memory"];
+
+    /// <summary>
+    /// The value's wire name.
+    /// </summary>
+    public static string ToWire(this ChardevBackendKind value) => _names[(int)value];
+
+    /// <summary>
+    /// The value with wire name <paramref name="wire"/>, or null.
+    /// </summary>
+    public static ChardevBackendKind? Parse(string wire) => global::System.Array.IndexOf(_names, wire) is var i and >= 0 ? (ChardevBackendKind)i : null;
+}
+
+public sealed partial class ChardevFileWrapper : IQapiType<ChardevFileWrapper>
+{
+    /// <summary>
+    /// <c>data</c>: Configuration info for file chardevs
+    /// </summary>
+    public required ChardevFile Data { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["data"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevFileWrapper"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevFileWrapper FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevFileWrapper Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevFileWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = ChardevFile.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var result = new ChardevFileWrapper { Data = vData };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("data", Data.ToJson());
+    }
+}
+
+public sealed partial class ChardevCommonWrapper : IQapiType<ChardevCommonWrapper>
+{
+    /// <summary>
+    /// <c>data</c>: Configuration shared across all chardev backends
+    /// </summary>
+    public required ChardevCommon Data { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["data"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevCommonWrapper"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevCommonWrapper FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevCommonWrapper Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevCommonWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = ChardevCommon.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var result = new ChardevCommonWrapper { Data = vData };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("data", Data.ToJson());
+    }
+}
+
+public sealed partial class ChardevStdioWrapper : IQapiType<ChardevStdioWrapper>
+{
+    /// <summary>
+    /// <c>data</c>: Configuration info for stdio chardevs
+    /// </summary>
+    public required ChardevStdio Data { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["data"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevStdioWrapper"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevStdioWrapper FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevStdioWrapper Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevStdioWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = ChardevStdio.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var result = new ChardevStdioWrapper { Data = vData };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("data", Data.ToJson());
+    }
+}
+
+public sealed partial class ChardevRingbufWrapper : IQapiType<ChardevRingbufWrapper>
+{
+    /// <summary>
+    /// <c>data</c>: Configuration info for ring buffer chardevs
+    /// </summary>
+    public required ChardevRingbuf Data { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["data"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevRingbufWrapper"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevRingbufWrapper FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevRingbufWrapper Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevRingbufWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = ChardevRingbuf.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var result = new ChardevRingbufWrapper { Data = vData };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("data", Data.ToJson());
+    }
+}
+
+/// <summary>
+/// Configuration info for the new chardev backend.
+/// </summary>
+public sealed partial class ChardevBackend : IQapiType<ChardevBackend>
+{
+    /// <summary>
+    /// <c>type</c>: backend type
+    /// </summary>
+    public required ChardevBackendKind Type { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>file</c>.
+    /// </summary>
+    public ChardevFileWrapper? File { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>null</c>.
+    /// </summary>
+    public ChardevCommonWrapper? Null { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>stdio</c>.
+    /// </summary>
+    public ChardevStdioWrapper? Stdio { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>ringbuf</c>.
+    /// </summary>
+    public ChardevRingbufWrapper? Ringbuf { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>memory</c>.
+    /// </summary>
+    public ChardevRingbufWrapper? Memory { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["type"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevBackend"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevBackend FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevBackend Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevBackend ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "type"));
+        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", ChardevBackendKindWire.Parse);
+        var result = new ChardevBackend { Type = vType };
+        known = _qapiMemberNames;
+        switch (vType)
+        {
+            case ChardevBackendKind.File:
+                result.File = ChardevFileWrapper.ReadMembers(obj, path, out var fileKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(fileKnown));
+                break;
+            case ChardevBackendKind.Null:
+                result.Null = ChardevCommonWrapper.ReadMembers(obj, path, out var nullKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(nullKnown));
+                break;
+            case ChardevBackendKind.Stdio:
+                result.Stdio = ChardevStdioWrapper.ReadMembers(obj, path, out var stdioKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(stdioKnown));
+                break;
+            case ChardevBackendKind.Ringbuf:
+                result.Ringbuf = ChardevRingbufWrapper.ReadMembers(obj, path, out var ringbufKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(ringbufKnown));
+                break;
+            case ChardevBackendKind.Memory:
+                result.Memory = ChardevRingbufWrapper.ReadMembers(obj, path, out var memoryKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(memoryKnown));
+                break;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("type", JsonValue.Create(Type.ToWire()));
+        File?.WriteMembers(obj);
+        Null?.WriteMembers(obj);
+        Stdio?.WriteMembers(obj);
+        Ringbuf?.WriteMembers(obj);
+        Memory?.WriteMembers(obj);
+    }
+}
+
+/// <summary>
+/// Return info about the chardev backend just created.
+/// </summary>
+public sealed partial class ChardevReturn : IQapiType<ChardevReturn>
+{
+    /// <summary>
+    /// <c>pty</c> (optional): name of the slave pseudoterminal device, present if and only if a chardev of type 'pty' was created
+    /// </summary>
+    public string? Pty { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["pty"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevReturn"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevReturn FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevReturn Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevReturn ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        string? vPty = obj.TryGetPropertyValue("pty", out var vPtyNode) ? QapiInput.Str(vPtyNode, QapiInput.Member(path, "pty")) : null;
+        var result = new ChardevReturn { Pty = vPty };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        if (Pty is not null)
+            obj.Add("pty", JsonValue.Create(Pty));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>chardev-add</c>.
+/// </summary>
+public sealed partial class ChardevAddArguments : IQapiType<ChardevAddArguments>
+{
+    /// <summary>
+    /// <c>id</c>
+    /// </summary>
+    public required string Id { get; set; }
+
+    /// <summary>
+    /// <c>backend</c>
+    /// </summary>
+    public required ChardevBackend Backend { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["id", "backend"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevAddArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevAddArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevAddArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevAddArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        if (!obj.TryGetPropertyValue("backend", out var vBackendNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "backend"));
+        var vBackend = ChardevBackend.FromJson(vBackendNode, QapiInput.Member(path, "backend"), "backend");
+        var result = new ChardevAddArguments { Id = vId, Backend = vBackend };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("id", JsonValue.Create(Id));
+        obj.Add("backend", Backend.ToJson());
+    }
+}
+
+/// <summary>
+/// Arguments of <c>chardev-remove</c>.
+/// </summary>
+public sealed partial class ChardevRemoveArguments : IQapiType<ChardevRemoveArguments>
+{
+    /// <summary>
+    /// <c>id</c>
+    /// </summary>
+    public required string Id { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["id"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevRemoveArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevRemoveArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevRemoveArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevRemoveArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var result = new ChardevRemoveArguments { Id = vId };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("id", JsonValue.Create(Id));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>ChardevBackend-</c>.
+/// </summary>
+public sealed partial class ChardevBackendBase : IQapiType<ChardevBackendBase>
+{
+    /// <summary>
+    /// <c>type</c>
+    /// </summary>
+    public required ChardevBackendKind Type { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["type"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevBackendBase"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevBackendBase FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevBackendBase Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevBackendBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "type"));
+        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", ChardevBackendKindWire.Parse);
+        var result = new ChardevBackendBase { Type = vType };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("type", JsonValue.Create(Type.ToWire()));
+    }
+}
+
+/// <summary>
 /// The commands of <c>char.json</c>; one handler class implements them.
 /// </summary>
 public interface ICharCommands
@@ -84,5 +1091,25 @@ public interface ICharCommands
     /// <c>query-chardev</c>: Returns information about current character devices.
     /// </summary>
     ValueTask<IReadOnlyList<ChardevInfo>> QueryChardevAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>ringbuf-write</c>: Write to a ring buffer character device.
+    /// </summary>
+    ValueTask RingbufWriteAsync(RingbufWriteArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>ringbuf-read</c>: Read from a ring buffer character device.
+    /// </summary>
+    ValueTask<string> RingbufReadAsync(RingbufReadArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>chardev-add</c>: Add a character device backend
+    /// </summary>
+    ValueTask<ChardevReturn> ChardevAddAsync(ChardevAddArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>chardev-remove</c>: Remove a character device backend
+    /// </summary>
+    ValueTask ChardevRemoveAsync(ChardevRemoveArguments arguments, CancellationToken cancellationToken);
 
 }

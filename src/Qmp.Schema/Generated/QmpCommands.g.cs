@@ -17,6 +17,10 @@ public static partial class QmpCommands
     [
         new("query-status", false, true, [], true),
         new("query-chardev", false, true, [], true),
+        new("ringbuf-write", false, false, [], true),
+        new("ringbuf-read", false, false, [], true),
+        new("chardev-add", false, false, [], true),
+        new("chardev-remove", false, false, [], true),
         new("qmp_capabilities", false, true, [], false),
         new("query-version", false, true, [], true),
         new("query-commands", false, true, [], true),
@@ -52,6 +56,30 @@ public static partial class QmpCommands
             QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await @char.QueryChardevAsync(cancellationToken).ConfigureAwait(false);
             return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["ringbuf-write"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = RingbufWriteArguments.FromJson(arguments);
+            await @char.RingbufWriteAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["ringbuf-read"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = RingbufReadArguments.FromJson(arguments);
+            var result = await @char.RingbufReadAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return JsonValue.Create(result);
+        };
+        handlers["chardev-add"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = ChardevAddArguments.FromJson(arguments);
+            var result = await @char.ChardevAddAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return result.ToJson();
+        };
+        handlers["chardev-remove"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = ChardevRemoveArguments.FromJson(arguments);
+            await @char.ChardevRemoveAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
         };
         handlers["query-version"] = async (arguments, cancellationToken) =>
         {
