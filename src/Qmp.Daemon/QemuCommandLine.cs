@@ -115,6 +115,8 @@ internal static class QemuCommandLine
         var chardevs = new Dictionary<string, ChardevSpec>(StringComparer.Ordinal);
         var monitors = new List<(string ChardevId, bool Pretty, string Option)>();
         var serials = new List<(string Spec, string Option)>();
+        var objects = new Dictionary<string, MemoryBackendConfig>(StringComparer.Ordinal);
+        string? memoryBackendId = null;
         var devices = new List<DeviceConfig>();
         var noDefaults = false;
         string? pidFile = null, logFile = null;
@@ -136,13 +138,15 @@ internal static class QemuCommandLine
                     config = config with { Uuid = Guid.TryParseExact(uuidText, "D", out var uuid) ? uuid : throw new CommandLineException(option, $"Fail to parse UUID string. Wrong format: {uuidText}") };
                     break;
                 case "-m":
-                    config = config with { RamSize = ParseMemory(option, Value()) };
+                    config = config with { RamSize = ParseMemory(option, Value()), RamSizeGiven = true };
                     break;
                 case "-smp":
                     config = config with { Cpus = ParseSmp(option, Value()) };
                     break;
                 case "-machine" or "-M":
-                    config = config with { MachineType = ParseMachineType(option, Value()) };
+                    var machine = ParseMachineType(option, Value());
+                    config = config with { MachineType = machine.Type, AuxRamShare = machine.AuxRamShare };
+                    memoryBackendId = machine.MemoryBackend ?? memoryBackendId;
                     break;
                 case "-S":
                     config = config with { StartPaused = true };
@@ -178,6 +182,11 @@ internal static class QemuCommandLine
                     var spec = ParseChardev(option, Value());
                     if (!chardevs.TryAdd(spec.Id, spec))
                         throw new CommandLineException(option, $"attempt to add duplicate property '{spec.Id}' to object (type 'container')");
+                    break;
+                case "-object":
+                    var obj = ParseObject(option, Value());
+                    if (!objects.TryAdd(obj.Id, obj))
+                        throw new CommandLineException(option, $"attempt to add duplicate property '{obj.Id}' to object (type 'container')");
                     break;
                 case "-kernel":
                     config = config with { Kernel = Value() };
@@ -227,6 +236,14 @@ internal static class QemuCommandLine
         if (monitorSpecs.Count(m => m.Chardev.Backend == "stdio") > 1)
             throw new CommandLineException("-qmp", "only one monitor may use stdio");
         config = WireGuestChardevs(config, chardevs, serials, devices, noDefaults, monitors.Select(m => m.ChardevId).ToHashSet());
+        if (memoryBackendId is not null)
+        {
+            var backend = objects.GetValueOrDefault(memoryBackendId)
+                ?? throw new CommandLineException("-machine", $"Memory backend '{memoryBackendId}' not found");
+            if (config.RamSizeGiven && config.RamSize != backend.Size)
+                throw new CommandLineException("-machine", "Machine memory size does not match the size of the memory backend");
+            config = config with { MemoryBackend = backend, RamSize = backend.Size };
+        }
         if (daemonize && config.CharBackends.Any(b => b.Backend == "stdio"))
             throw new CommandLineException("-daemonize", "-nographic, -qmp stdio and -serial stdio cannot be used with -daemonize");
         global = new DaemonOptions { Machines = [], PidFile = pidFile, LogFile = logFile, Daemonize = daemonize };
@@ -324,7 +341,7 @@ internal static class QemuCommandLine
         return n;
     }
 
-    private static string ParseMachineType(string option, string text)
+    private static (string Type, string? MemoryBackend, bool AuxRamShare) ParseMachineType(string option, string text)
     {
         var parsed = OptionString.Parse(option, text);
         var typeName = parsed.Get("type") ?? parsed.Head ?? MachineTypes.Default.Name;
@@ -332,10 +349,53 @@ internal static class QemuCommandLine
         parsed.Get("accel");
         parsed.Get("usb");
         parsed.Get("dump-guest-core");
+        var memoryBackend = parsed.Get("memory-backend");
+        var auxRamShare = parsed.GetBool("aux-ram-share", false);
         parsed.CheckAllUsed();
         var type = MachineTypes.Find(typeName)
             ?? throw new CommandLineException(option, $"unsupported machine type '{typeName}'\nUse -machine help to list supported machines");
-        return type.Name;
+        return (type.Name, memoryBackend, auxRamShare);
+    }
+
+    // -object memory-backend-ram|memory-backend-memfd in the dotted form or as JSON (libvirt).
+    private static MemoryBackendConfig ParseObject(string option, string text)
+    {
+        Dictionary<string, string> values;
+        if (text.TrimStart().StartsWith('{'))
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(text);
+                values = json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText().ToLowerInvariant(), StringComparer.Ordinal);
+            }
+            catch (JsonException e)
+            {
+                throw new CommandLineException(option, $"JSON parse error: {e.Message}");
+            }
+        }
+        else
+        {
+            var parsed = OptionString.Parse(option, text, allowHead: true);
+            values = parsed.TakeAll().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            if (parsed.Head is { } head)
+                values["qom-type"] = head;
+        }
+        var type = values.GetValueOrDefault("qom-type") ?? throw new CommandLineException(option, "Parameter 'qom-type' is missing");
+        var id = values.GetValueOrDefault("id") ?? throw new CommandLineException(option, "Parameter 'id' is missing");
+        if (type is not ("memory-backend-ram" or "memory-backend-memfd"))
+            throw new CommandLineException(option, $"invalid object type: {type}");
+        foreach (var key in values.Keys)
+        {
+            if (key is not ("qom-type" or "id" or "size" or "share" or "x-use-canonical-path-for-ramblock-id" or "merge" or "dump" or "prealloc"))
+                throw new CommandLineException(option, $"Property '{type}.{key}' not found");
+        }
+        var size = values.TryGetValue("size", out var sizeText) ? ParseMemory(option, sizeText.All(char.IsAsciiDigit) ? sizeText + "B" : sizeText) : 0;
+        if (size <= 0)
+            throw new CommandLineException(option, "can't create backend with size 0");
+        var share = values.TryGetValue("share", out var shareText)
+            ? shareText is "on" or "true" or "yes" ? true : shareText is "off" or "false" or "no" ? false : throw new CommandLineException(option, "Parameter 'share' expects 'on' or 'off'")
+            : type == "memory-backend-memfd";
+        return new MemoryBackendConfig(id, type, size, share);
     }
 
     private static ChardevSpec ParseQmpShorthand(string option, string text, string id)

@@ -15,6 +15,15 @@ public sealed record MachineConfig
     /// <summary>Guest RAM in bytes (<c>-m</c>); QEMU's default is 128 MiB.</summary>
     public long RamSize { get; init; } = 128L * 1024 * 1024;
 
+    /// <summary>Whether <c>-m</c> was given (a memory backend's size then has to match it).</summary>
+    public bool RamSizeGiven { get; init; }
+
+    /// <summary>The backend of guest RAM (<c>-machine memory-backend=ID</c>); null for anonymous memory.</summary>
+    public MemoryBackendConfig? MemoryBackend { get; init; }
+
+    /// <summary><c>-machine aux-ram-share=on</c>: RAM in a shared memfd even without a backend, so cpr can hand it over.</summary>
+    public bool AuxRamShare { get; init; }
+
     /// <summary>Number of vCPUs (<c>-smp</c>).</summary>
     public int Cpus { get; init; } = 1;
 

@@ -1,3 +1,5 @@
+using Qmp.Machine;
+
 namespace Qmp.Daemon.Tests;
 
 public class QemuCommandLineTests
@@ -72,8 +74,37 @@ public class QemuCommandLineTests
     [InlineData(new[] { "-smp", "0" }, "-smp: Invalid SMP CPUs 0")]
     [InlineData(new[] { "-display", "gtk" }, "-display: qmpd is headless: only 'none' is supported")]
     [InlineData(new[] { "--config" }, "--config: takes one file and no other options")]
+    [InlineData(new[] { "-machine", "pc,memory-backend=mem" }, "-machine: Memory backend 'mem' not found")]
+    [InlineData(new[] { "-m", "64", "-object", "memory-backend-memfd,id=mem,size=128M", "-machine", "memory-backend=mem" }, "-machine: Machine memory size does not match the size of the memory backend")]
+    [InlineData(new[] { "-object", "memory-backend-memfd,id=mem,size=1M,hugetlb=on" }, "-object: Property 'memory-backend-memfd.hugetlb' not found")]
+    [InlineData(new[] { "-object", "secret,id=s" }, "-object: invalid object type: secret")]
+    [InlineData(new[] { "-serial", "chardev:nope" }, "-serial: chardev \"nope\" not found")]
     public void Bad_command_lines_name_the_option(string[] args, string message) =>
         Assert.Equal(message, Assert.Throws<CommandLineException>(() => QemuCommandLine.Parse(args)).Message);
+
+    [Fact]
+    public void Memfd_backend_sizes_guest_ram()
+    {
+        var config = Assert.Single(QemuCommandLine.Parse(["-object", "memory-backend-memfd,id=mem0,size=256M,share=on", "-machine", "pc,memory-backend=mem0"]).Machines).Config;
+        Assert.Equal(new MemoryBackendConfig("mem0", "memory-backend-memfd", 256L << 20, true), config.MemoryBackend);
+        Assert.Equal(256L << 20, config.RamSize);
+    }
+
+    [Fact]
+    public void Libvirt_json_object_form_is_understood()
+    {
+        var config = Assert.Single(QemuCommandLine.Parse(["-machine", "pc-i440fx-10.0,usb=off,dump-guest-core=off,memory-backend=pc.ram",
+            "-object", "{\"qom-type\":\"memory-backend-ram\",\"id\":\"pc.ram\",\"size\":67108864}"]).Machines).Config;
+        Assert.Equal(new MemoryBackendConfig("pc.ram", "memory-backend-ram", 64L << 20, false), config.MemoryBackend);
+    }
+
+    [Fact]
+    public void Serial_shorthands_create_chardevs_serial0_and_up()
+    {
+        var config = Assert.Single(QemuCommandLine.Parse(["-serial", "stdio", "-serial", "null", "-serial", "file:/tmp/s"]).Machines).Config;
+        Assert.Equal(["serial0", "serial1", "serial2"], config.Serials);
+        Assert.Equal(["stdio", "null", "file"], config.CharBackends.Select(b => b.Backend));
+    }
 
     [Fact]
     public void Machine_help_lists_the_boards_like_QEMU()

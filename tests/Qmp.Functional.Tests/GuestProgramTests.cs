@@ -31,6 +31,21 @@ public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBu
         Assert.Equal(qemuSerial, qmpdSerial);
     }
 
+    // Guest RAM in a shared memfd that another process (cpr-transfer, a migration helper) could map.
+    [Fact]
+    public async Task Memfd_backend_holds_guest_ram()
+    {
+        var dir = Qmpd.TempDir();
+        var serialPath = Path.Combine(dir, "serial.txt");
+        await using var qmpd = Qmpd.Start(["-nodefaults", "-object", "memory-backend-memfd,id=mem0,size=128M,share=on", "-machine", "pc,memory-backend=mem0",
+            "-serial", $"file:{serialPath}", "-kernel", guests.Elf("demo")]);
+        await WaitForAsync(() => File.Exists(serialPath) && File.ReadAllText(serialPath).Contains("heartbeat 1", StringComparison.Ordinal), qmpd);
+        var links = Directory.GetFiles($"/proc/{qmpd.Process.Id}/fd").Select(f => new FileInfo(f).LinkTarget ?? "").ToList();
+        Assert.Contains(links, l => l.StartsWith("/memfd:mem0", StringComparison.Ordinal));
+        Assert.Contains("memory: 639 KiB low, 129920 KiB high", File.ReadAllText(serialPath), StringComparison.Ordinal);
+        Directory.Delete(dir, recursive: true);
+    }
+
     // A 64 KiB firmware image whose reset vector (F000:FFF0) writes 0x2A to isa-debug-exit.
     [Fact]
     public async Task Bios_rom_runs_from_the_reset_vector_as_on_qemu()

@@ -43,7 +43,7 @@ public sealed class PcBoard : IMachineBoard
         Memory = new AddressSpace("memory");
         Io = new PortIoSpace();
         Timers = new TimerQueue(new VirtualClock());
-        _ram = RamBlock.CreateAnonymous("pc.ram", config.RamSize);
+        _ram = CreateRam(config);
         try
         {
             var below = (ulong)Math.Min((ulong)config.RamSize, Below4GLimit);
@@ -112,6 +112,30 @@ public sealed class PcBoard : IMachineBoard
         _ram.Dispose();
         _bios?.Dispose();
     }
+
+    // Anonymous memory by default; a memfd when a memfd backend or aux-ram-share asks, so that
+    // migration and cpr-transfer can hand the pages to another process.
+    private static RamBlock CreateRam(MachineConfig config)
+    {
+        try
+        {
+            return config.MemoryBackend switch
+            {
+                { Type: "memory-backend-memfd" } b => RamBlock.CreateMemfd(b.Id, config.RamSize, b.Share),
+                { } b when config.AuxRamShare || b.Share => RamBlock.CreateMemfd(b.Id, config.RamSize, share: true),
+                { } b => RamBlock.CreateAnonymous(b.Id, config.RamSize),
+                null when config.AuxRamShare => RamBlock.CreateMemfd("pc.ram", config.RamSize, share: true),
+                null => RamBlock.CreateAnonymous("pc.ram", config.RamSize),
+            };
+        }
+        catch (Exception e) when (e is IOException or OutOfMemoryException or ArgumentOutOfRangeException)
+        {
+            throw new MachineOperationException($"cannot set up guest memory '{config.MemoryBackend?.Id ?? "pc.ram"}': {e.Message}");
+        }
+    }
+
+    /// <summary>The RAM block behind guest memory (its memfd, if any, is <see cref="RamBlock.Fd"/>).</summary>
+    public RamBlock Ram => _ram;
 
     private static byte[] ReadFile(string option, string path)
     {
