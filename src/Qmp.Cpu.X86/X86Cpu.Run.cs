@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Qmp.Memory;
 
 namespace Qmp.Cpu.X86;
@@ -85,14 +87,44 @@ public sealed unsafe partial class X86Cpu
                     SingleStepTrap();
                 continue;
             }
-            // Chain straight into following blocks while nothing needs the outer checks: no
-            // exit request, no interrupt window change (StopBlock), no pending interrupt.
-            // Within a chain neither CS nor the mode nor the paging setup changed (every instruction
-            // that changes them stops the block), so a successor is found by its address alone.
-            while (Execute(tb, int.MaxValue) && !_exitRequested && !_flushRequested && blockBudget-- > 0)
+            RunChain(tb, ref blockBudget);
+        }
+    }
+
+    // Runs blocks back to back while nothing needs the outer loop's checks: no exit request, no
+    // StopBlock (interrupt window or mode change), no pending interrupt. Within a chain neither CS
+    // nor the mode nor the paging setup changed (every instruction that changes them stops the
+    // block), so a successor is found by its address alone. One try region covers the chain.
+    private void RunChain(TranslationBlock tb, ref long blockBudget)
+    {
+        DecodedOp* first = null;
+        DecodedOp* op = null;
+        try
+        {
+            while (true)
             {
-                if ((EflagsRaw & Flags.TF) != 0 || ((EflagsRaw & Flags.IF) != 0 && _interruptHint))
-                    break;
+                var ops = tb.Ops;
+                // SAFETY: translation blocks keep their ops in pinned arrays, alive while tb is referenced.
+                first = (DecodedOp*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(ops));
+                op = first;
+                var end = first + ops.Length;
+                do
+                {
+                    Eip = op->NextEip;
+                    op->Handler(this, op);
+                    op++;
+                }
+                while (op < end && !StopBlock);
+                if (StopBlock)
+                {
+                    InstructionsRetired += Retired(first, op);
+                    StopBlock = false;
+                    return;
+                }
+                InstructionsRetired += tb.InstructionCount;
+                if (_exitRequested || _flushRequested || blockBudget-- <= 0
+                    || (EflagsRaw & Flags.TF) != 0 || ((EflagsRaw & Flags.IF) != 0 && _interruptHint))
+                    return;
                 var linear = Cs.Base + Eip;
                 TranslationBlock? next;
                 if (tb.Next0 is { } n0 && n0.Linear == linear && n0.Valid)
@@ -103,12 +135,19 @@ public sealed unsafe partial class X86Cpu
                 {
                     next = FindBlock();
                     if (next is null)
-                        break;
+                        return;
                     tb.Next1 = tb.Next0;
                     tb.Next0 = next;
                 }
                 tb = next;
             }
+        }
+        catch (GuestFault fault)
+        {
+            InstructionsRetired += Retired(first, op);
+            Eip = op->Eip;
+            StopBlock = false;
+            DeliverFault(fault);
         }
     }
 
