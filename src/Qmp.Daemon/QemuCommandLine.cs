@@ -191,6 +191,9 @@ internal static class QemuCommandLine
                 case "-kernel":
                     config = config with { Kernel = Value() };
                     break;
+                case "-fw_cfg":
+                    config = config with { FwCfgItems = [.. config.FwCfgItems, Value()] };
+                    break;
                 case "-bios":
                     config = config with { Bios = Value() };
                     break;

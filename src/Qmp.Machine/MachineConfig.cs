@@ -60,6 +60,9 @@ public sealed record MachineConfig
     /// <summary>Serial ports COM1.. in order: the id of the backend of each (null: a port with no backend).</summary>
     public IReadOnlyList<string?> Serials { get; init; } = [];
 
+    /// <summary><c>-fw_cfg</c> values as written (<c>name=opt/x,file=P</c> or <c>name=opt/x,string=S</c>).</summary>
+    public IReadOnlyList<string> FwCfgItems { get; init; } = [];
+
     /// <summary>Devices added with <c>-device</c>.</summary>
     public IReadOnlyList<DeviceConfig> Devices { get; init; } = [];
 }

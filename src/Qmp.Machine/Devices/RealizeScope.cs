@@ -28,6 +28,28 @@ public sealed class RealizeScope(DeviceContext context)
         _undo.Add(() => Context.Memory.Unmap(region));
     }
 
+    /// <summary>Realizes a child device (a composite device's part); undone by unrealizing it.</summary>
+    public void RealizeChild(Device child)
+    {
+        child.Realize(Context);
+        _undo.Add(child.Unrealize);
+    }
+
+    /// <summary>Connects ISA interrupt <paramref name="isaIrq"/> for the device; undone by lowering it, so no interrupt stays asserted.</summary>
+    public IrqLine ConnectIrq(int isaIrq)
+    {
+        var line = Context.IsaIrq(isaIrq);
+        _undo.Add(line.Lower);
+        return line;
+    }
+
+    /// <summary>Takes ownership of a host resource (an fd, a file, a socket) until unrealize or a failed realize.</summary>
+    public T Own<T>(T resource) where T : IDisposable
+    {
+        _undo.Add(resource.Dispose);
+        return resource;
+    }
+
     /// <summary>Registers an undo step for something acquired outside the helpers above.</summary>
     public void OnUndo(Action undo) => _undo.Add(undo);
 

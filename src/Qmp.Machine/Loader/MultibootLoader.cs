@@ -124,6 +124,22 @@ public static class MultibootLoader
     /// </summary>
     public static byte[] MemoryMap(long ramSize)
     {
+        var entries = MemoryMapEntries(ramSize);
+        var map = new byte[entries.Count * 24];
+        for (var n = 0; n < entries.Count; n++)
+        {
+            var e = map.AsSpan(n * 24);
+            BinaryPrimitives.WriteUInt32LittleEndian(e, 20);
+            BinaryPrimitives.WriteUInt64LittleEndian(e[4..], entries[n].Base);
+            BinaryPrimitives.WriteUInt64LittleEndian(e[12..], entries[n].Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[20..], entries[n].Type);
+        }
+        return map;
+    }
+
+    /// <summary>The entries of <see cref="MemoryMap"/> (type 1 usable, 2 reserved).</summary>
+    public static IReadOnlyList<(ulong Base, ulong Length, uint Type)> MemoryMapEntries(long ramSize)
+    {
         var below4g = Math.Min(ramSize, 0xE0000000L);
         var entries = new List<(ulong Base, ulong Length, uint Type)>
         {
@@ -136,16 +152,7 @@ public static class MultibootLoader
         };
         if (ramSize > below4g)
             entries.Add((0x100000000, (ulong)(ramSize - below4g), 1));
-        var map = new byte[entries.Count * 24];
-        for (var n = 0; n < entries.Count; n++)
-        {
-            var e = map.AsSpan(n * 24);
-            BinaryPrimitives.WriteUInt32LittleEndian(e, 20);
-            BinaryPrimitives.WriteUInt64LittleEndian(e[4..], entries[n].Base);
-            BinaryPrimitives.WriteUInt64LittleEndian(e[12..], entries[n].Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(e[20..], entries[n].Type);
-        }
-        return map;
+        return entries;
     }
 
     private static void LoadSegments(AddressSpace memory, long ramSize, ElfImage elf)

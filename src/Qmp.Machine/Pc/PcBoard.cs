@@ -3,6 +3,7 @@ using Qmp.Cpu.X86;
 using Qmp.Machine.Chardevs;
 using Qmp.Machine.Devices;
 using Qmp.Machine.Devices.Acpi;
+using Qmp.Machine.Devices.FwCfg;
 using Qmp.Machine.Devices.Pc;
 using Qmp.Machine.Loader;
 using Qmp.Machine.Timers;
@@ -12,8 +13,8 @@ namespace Qmp.Machine.Pc;
 
 /// <summary>
 /// The pc board: RAM, one i686 CPU and the legacy devices a small guest needs (PIC pair, PIT and
-/// speaker port, CMOS RTC, keyboard controller for the reset line, ACPI PM power button, 16550
-/// UARTs per <c>-serial</c>, and <c>-device</c> isa-debug-exit / isa-debugcon). It boots a
+/// speaker port, CMOS RTC, keyboard controller for the reset line, ACPI PM power button, QEMU's
+/// fw_cfg, 16550 UARTs per <c>-serial</c>, and <c>-device</c> isa-debug-exit / isa-debugcon). It boots a
 /// <c>-kernel</c> image, a <c>-bios</c> ROM, or the built-in demo guest; with none of them the
 /// CPU idles in HLT, like QEMU's firmware with no boot device. Building it realizes
 /// every device; if one fails, those already realized are unrealized and nothing remains.
@@ -31,6 +32,7 @@ public sealed class PcBoard : IMachineBoard
     private readonly CmosRtc _rtc = new();
     private readonly I8042 _i8042 = new();
     private readonly AcpiPm _acpi = new();
+    private readonly FwCfg _fwCfg = new();
     private readonly List<Uart16550> _uarts = [];
     private readonly byte[]? _kernel;
     private readonly List<(string Name, byte[] Data)> _modules = [];
@@ -95,6 +97,7 @@ public sealed class PcBoard : IMachineBoard
         _rtc.Reset();
         _i8042.Reset();
         _acpi.Reset();
+        _fwCfg.Reset();
         foreach (var uart in _uarts)
             uart.Reset();
         LoadBootImage();
@@ -168,7 +171,17 @@ public sealed class PcBoard : IMachineBoard
         _speaker.Pit = _pit;
         _rtc.RamSize = _config.RamSize;
         _rtc.RamBelow4G = (long)Math.Min((ulong)_config.RamSize, Below4GLimit);
-        _devices.AddRange([_pic, _pit, _speaker, _rtc, _i8042, _acpi]);
+        _fwCfg.RamSize = _config.RamSize;
+        _fwCfg.CpuCount = _config.Cpus;
+        _fwCfg.Uuid = _config.Uuid;
+        _fwCfg.NoGraphic = true;
+        _fwCfg.AddE820Table(MultibootLoader.MemoryMapEntries(_config.RamSize).Select(e => new FwCfgE820Entry(e.Base, e.Length, e.Type)));
+        foreach (var item in _config.FwCfgItems)
+        {
+            var file = FwCfgOption.Parse(item);
+            _fwCfg.AddFile(file.Name, file.Data);
+        }
+        _devices.AddRange([_pic, _pit, _speaker, _rtc, _i8042, _acpi, _fwCfg]);
         for (var i = 0; i < _config.Serials.Count; i++)
         {
             var id = _config.Serials[i];

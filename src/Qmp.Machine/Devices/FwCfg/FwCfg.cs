@@ -163,7 +163,7 @@ public sealed class FwCfg : Device, IStatefulDevice
     }
 
     /// <summary>The file directory in selector order (sorted by name); empty until realized.</summary>
-    public IReadOnlyList<FwCfgFile> Files => _directory;
+    public IReadOnlyList<FwCfgFile> Files => _directory.AsReadOnly();
 
     /// <summary>
     /// Adds a file to the directory before realize. Realize refuses a duplicate name ("duplicate
