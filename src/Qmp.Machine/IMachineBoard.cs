@@ -18,6 +18,9 @@ public interface IMachineBoard : IDisposable
     /// <summary>System reset: every device, the CPU, and the boot image (QEMU reloads ROMs and the kernel).</summary>
     void Reset();
 
+    /// <summary>The board's devices, in realize order (the QOM tree shows them).</summary>
+    IReadOnlyList<Devices.Device> Devices { get; }
+
     /// <summary>Presses the power button the guest can see (QMP <c>system_powerdown</c>).</summary>
     void PressPowerButton();
 }

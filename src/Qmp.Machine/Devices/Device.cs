@@ -49,12 +49,22 @@ public abstract class Device
         scope.Undo();
     }
 
+    /// <summary>
+    /// The device's own QOM properties (qom-list, qom-get, qom-set), beside the generic ones every
+    /// device has. Setters only run before realize; the caller refuses writes after it.
+    /// </summary>
+    public virtual IEnumerable<Qom.QomProperty> QomProperties() => [];
+
     /// <summary>Throws when a property is set after realize (QEMU: "Attempt to set property … after it was realized").</summary>
     protected void CheckNotRealized(string property)
     {
         if (Realized)
-            throw new InvalidOperationException($"Attempt to set property '{property}' on device '{Id ?? TypeName}' (type '{TypeName}') after it was realized");
+            throw new InvalidOperationException(AfterRealizeMessage(property));
     }
+
+    /// <summary>QEMU's refusal text for setting <paramref name="property"/> on a realized device.</summary>
+    public string AfterRealizeMessage(string property) =>
+        $"Attempt to set property '{property}' on device '{Id ?? TypeName}' (type '{TypeName}') after it was realized";
 
     /// <summary>Acquires resources through <paramref name="scope"/> so they are released on failure and unrealize.</summary>
     protected abstract void OnRealize(RealizeScope scope);

@@ -37,12 +37,16 @@ public static partial class QmpCommands
         new("stop", false, false, [], true),
         new("cont", false, false, [], true),
         new("human-monitor-command", false, false, [], true),
+        new("qom-list", false, true, [], true),
+        new("qom-get", false, true, [], true),
+        new("qom-set", false, true, [], true),
+        new("qom-list-types", false, true, [], true),
     ];
 
     /// <summary>
     /// Binds every generated command to its handler; arguments are checked before the handler runs.
     /// </summary>
-    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc)
+    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom)
     {
         var handlers = new Dictionary<string, QmpCommandHandler>();
         handlers["query-status"] = async (arguments, cancellationToken) =>
@@ -170,6 +174,30 @@ public static partial class QmpCommands
             var parsed = HumanMonitorCommandArguments.FromJson(arguments);
             var result = await misc.HumanMonitorCommandAsync(parsed, cancellationToken).ConfigureAwait(false);
             return JsonValue.Create(result);
+        };
+        handlers["qom-list"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = QomListArguments.FromJson(arguments);
+            var result = await qom.QomListAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["qom-get"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = QomGetArguments.FromJson(arguments);
+            var result = await qom.QomGetAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return result?.DeepClone();
+        };
+        handlers["qom-set"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = QomSetArguments.FromJson(arguments);
+            await qom.QomSetAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["qom-list-types"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = QomListTypesArguments.FromJson(arguments);
+            var result = await qom.QomListTypesAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
         };
         return new QmpCommandTable(All, handlers);
     }

@@ -178,7 +178,10 @@ public static class QmpJsonWriter
                     return ul.ToString(CultureInfo.InvariantCulture);
                 return FormatDouble(element.GetDouble());
             }
-            return FormatDouble(value.GetValue<double>());
+            if (value.TryGetValue(out float f))
+                return FormatDouble(f);
+            // Any other CLR number (ushort, byte, decimal...) serialises as its integer or decimal text.
+            return value.ToJsonString();
         }
 
         private void WriteString(string text)

@@ -39,6 +39,13 @@ public sealed class IsaDebugExit : Device
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        new("iosize", "uint32", () => _ioSize, v => IoSize = (int)Qom.QomValues.UInt32(v, "iosize")),
+        new("iobase", "uint32", () => _ioBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
+    ];
+
+    /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope)
     {
         if (_ioSize <= 0 || _ioBase + _ioSize > PortIoSpace.Size)

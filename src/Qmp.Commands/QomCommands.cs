@@ -1,0 +1,64 @@
+using System.Text.Json.Nodes;
+using Qmp.Machine;
+using Qmp.Machine.Qom;
+using Qmp.Schema;
+using Qmp.Schema.Runtime;
+
+namespace Qmp.Commands;
+
+/// <summary>qom.json: qom-list, qom-get, qom-set, qom-list-types over the machine's QOM tree, with QEMU's errors.</summary>
+public sealed class QomCommands(Machine.Machine machine) : IQomCommands
+{
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<ObjectPropertyInfo>> QomListAsync(QomListArguments arguments, CancellationToken cancellationToken) =>
+        await machine.InvokeAsync(() =>
+        {
+            var target = Resolve(arguments.Path);
+            IReadOnlyList<ObjectPropertyInfo> list = target.List().Select(p => new ObjectPropertyInfo { Name = p.Name, Type = p.Type }).ToList();
+            return list;
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc/>
+    public async ValueTask<JsonNode?> QomGetAsync(QomGetArguments arguments, CancellationToken cancellationToken) =>
+        await machine.InvokeAsync(() => Property(arguments.Path, arguments.Property).Get(), cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc/>
+    public async ValueTask QomSetAsync(QomSetArguments arguments, CancellationToken cancellationToken) =>
+        await machine.InvokeAsync(() =>
+        {
+            try
+            {
+                Property(arguments.Path, arguments.Property).Set(arguments.Value);
+            }
+            catch (MachineOperationException e)
+            {
+                throw new QmpErrorException(QmpErrorClass.GenericError, e.Message);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<ObjectTypeInfo>> QomListTypesAsync(QomListTypesArguments arguments, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ObjectTypeInfo> list = QomTypes.All
+            .Where(t => (arguments.Abstract ?? false) || !t.Abstract)
+            .Where(t => arguments.Implements is null || QomTypes.Implements(t.Name, arguments.Implements))
+            .Select(t => new ObjectTypeInfo { Name = t.Name, Abstract = t.Abstract ? true : null, Parent = t.Parent })
+            .ToList();
+        return ValueTask.FromResult(list);
+    }
+
+    private QomObject Resolve(string path)
+    {
+        var target = QomBuilder.Build(machine).Resolve(path, out var ambiguous);
+        if (ambiguous)
+            throw new QmpErrorException(QmpErrorClass.GenericError, $"Path '{path}' is ambiguous");
+        return target ?? throw new QmpErrorException(QmpErrorClass.DeviceNotFound, $"Device '{path}' not found");
+    }
+
+    private QomProperty Property(string path, string name)
+    {
+        var target = Resolve(path);
+        return target.Property(name)
+            ?? throw new QmpErrorException(QmpErrorClass.GenericError, $"Property '{target.TypeName}.{name}' not found");
+    }
+}
