@@ -18,6 +18,9 @@ public sealed partial class X86Cpu
         IdtrLimit = idtLimit & 0xFFFF;
     }
 
+    /// <summary>Whether the board gives this CPU a local APIC (CPUID reports it).</summary>
+    public bool ApicPresent { get; init; }
+
     /// <summary>General register <paramref name="index"/> in encoding order (0 = EAX … 7 = EDI).</summary>
     public uint GetRegister(int index) => (uint)index < 8 ? Reg(index) : throw new ArgumentOutOfRangeException(nameof(index));
 

@@ -212,7 +212,7 @@ internal static unsafe partial class SystemFamily
 
     private static void Cpuid(X86Cpu cpu, DecodedOp* op)
     {
-        var (eax, ebx, ecx, edx) = CpuidInfo.Query(cpu.Reg(Gpr32.Eax));
+        var (eax, ebx, ecx, edx) = CpuidInfo.Query(cpu.Reg(Gpr32.Eax), cpu.ApicPresent);
         cpu.Reg(Gpr32.Eax) = eax;
         cpu.Reg(Gpr32.Ebx) = ebx;
         cpu.Reg(Gpr32.Ecx) = ecx;

@@ -3,6 +3,7 @@ using Qmp.Cpu.X86;
 using Qmp.Machine.Chardevs;
 using Qmp.Machine.Devices;
 using Qmp.Machine.Devices.Acpi;
+using Qmp.Machine.Devices.Apic;
 using Qmp.Machine.Devices.FwCfg;
 using Qmp.Machine.Devices.Pc;
 using Qmp.Machine.Loader;
@@ -12,8 +13,8 @@ using Qmp.Memory;
 namespace Qmp.Machine.Pc;
 
 /// <summary>
-/// The pc board: RAM, one i686 CPU and the legacy devices a small guest needs (PIC pair, PIT and
-/// speaker port, CMOS RTC, keyboard controller for the reset line, ACPI PM power button, QEMU's
+/// The pc board: RAM, one i686 CPU and the devices a small guest needs (PIC pair, local APIC and
+/// IOAPIC, PIT and speaker port, CMOS RTC, keyboard controller for the reset line, ACPI PM power button, QEMU's
 /// fw_cfg, 16550 UARTs per <c>-serial</c>, and <c>-device</c> isa-debug-exit / isa-debugcon). It boots a
 /// <c>-kernel</c> image, a <c>-bios</c> ROM, or the built-in demo guest; with none of them the
 /// CPU idles in HLT, like QEMU's firmware with no boot device. Building it realizes
@@ -33,7 +34,10 @@ public sealed class PcBoard : IMachineBoard
     private readonly I8042 _i8042 = new();
     private readonly AcpiPm _acpi = new();
     private readonly FwCfg _fwCfg = new();
+    private readonly LocalApic _apic = new();
+    private readonly IoApic _ioapic = new();
     private readonly List<Uart16550> _uarts = [];
+    private readonly IrqLine[] _isaIrqs = new IrqLine[16];
     private readonly byte[]? _kernel;
     private readonly List<(string Name, byte[] Data)> _modules = [];
 
@@ -58,11 +62,10 @@ public sealed class PcBoard : IMachineBoard
                 _kernel = config.Kernel is { } kernelPath ? ReadFile("-kernel", kernelPath) : config.DemoGuest ? DemoGuest.Image() : null;
             foreach (var initrd in config.Initrd)
                 _modules.Add((initrd, ReadFile("-initrd", initrd)));
-            Cpu = new X86Cpu(Memory, Io) { Clock = () => Timers.Clock.Now };
-            Cpu.ConnectInterruptLine(_pic);
-            _pic.InterruptRequested += Cpu.NotifyInterruptRequest;
+            Cpu = new X86Cpu(Memory, Io) { Clock = () => Timers.Clock.Now, ApicPresent = true };
+            WireInterrupts();
             CreateDevices(backends);
-            RealizeAll(new DeviceContext { Memory = Memory, Io = Io, Timers = Timers, IsaIrq = _pic.Input, Control = control });
+            RealizeAll(new DeviceContext { Memory = Memory, Io = Io, Timers = Timers, IsaIrq = IsaIrq, Control = control });
             LoadBootImage();
         }
         catch
@@ -92,6 +95,8 @@ public sealed class PcBoard : IMachineBoard
     {
         Cpu.Reset();
         _pic.Reset();
+        _apic.Reset();
+        _ioapic.Reset();
         _pit.Reset();
         _speaker.Reset();
         _rtc.Reset();
@@ -165,6 +170,32 @@ public sealed class PcBoard : IMachineBoard
         return rom;
     }
 
+    // The interrupt path of a PC: ISA IRQs go to both the PIC pair and the IOAPIC (IRQ 0 on pin 2),
+    // the PIC reaches the CPU through the local APIC's LINT0 (virtual wire mode after reset), the
+    // IOAPIC through the local APIC's vectors; level-triggered EOIs go back to the IOAPIC.
+    private void WireInterrupts()
+    {
+        _apic.ExtIntSource = _pic;
+        _ioapic.LocalApic = _apic;
+        Cpu.ConnectInterruptLine(_apic);
+        _pic.InterruptRequested += _apic.Lint0.Pulse;
+        _apic.InterruptRequested += Cpu.NotifyInterruptRequest;
+        _apic.NmiRequested += Cpu.RaiseNmi;
+        _apic.EndOfInterruptBroadcast += _ioapic.EndOfInterrupt;
+        for (var irq = 0; irq < _isaIrqs.Length; irq++)
+        {
+            var pic = _pic.Input(irq);
+            var ioapic = _ioapic.Input(irq == 0 ? 2 : irq);
+            _isaIrqs[irq] = new IrqLine(level =>
+            {
+                pic.Set(level);
+                ioapic.Set(level);
+            });
+        }
+    }
+
+    private IrqLine IsaIrq(int irq) => _isaIrqs[irq];
+
     private void CreateDevices(Func<CharBackendConfig, ICharBackend> backends)
     {
         var backendById = _config.CharBackends.ToDictionary(b => b.Id, backends, StringComparer.Ordinal);
@@ -181,7 +212,7 @@ public sealed class PcBoard : IMachineBoard
             var file = FwCfgOption.Parse(item);
             _fwCfg.AddFile(file.Name, file.Data);
         }
-        _devices.AddRange([_pic, _pit, _speaker, _rtc, _i8042, _acpi, _fwCfg]);
+        _devices.AddRange([_pic, _apic, _ioapic, _pit, _speaker, _rtc, _i8042, _acpi, _fwCfg]);
         for (var i = 0; i < _config.Serials.Count; i++)
         {
             var id = _config.Serials[i];
