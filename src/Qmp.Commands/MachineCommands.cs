@@ -26,6 +26,39 @@ public sealed class MachineCommands(Machine.Machine machine) : IMachineCommands
     }
 
     /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<PciInfo>> QueryPciAsync(CancellationToken cancellationToken) =>
+        await machine.InvokeAsync(() =>
+        {
+            IReadOnlyList<PciInfo> buses = machine.Board?.Devices.OfType<Machine.Devices.Pci.PciHost>()
+                .Select(host => host.QueryPci())
+                .Select(bus => new PciInfo
+                {
+                    Bus = bus.Bus,
+                    Devices = bus.Devices.Select(d => new PciDeviceInfo
+                    {
+                        Bus = d.Bus,
+                        Slot = d.Slot,
+                        Function = d.Function,
+                        ClassInfo = new PciDeviceClass { Class = d.ClassInfo.Class, Desc = d.ClassInfo.Desc },
+                        Id = new PciDeviceId { Vendor = d.Id.Vendor, Device = d.Id.Device, Subsystem = d.Id.Subsystem, SubsystemVendor = d.Id.SubsystemVendor },
+                        Irq = d.Irq,
+                        IrqPin = d.IrqPin,
+                        QdevId = d.QdevId,
+                        Regions = d.Regions.Select(r => new PciMemoryRegion
+                        {
+                            Bar = r.Bar,
+                            Type = r.Type,
+                            Address = r.Address,
+                            Size = r.Size,
+                            Prefetch = r.Prefetch,
+                            MemType64 = r.MemType64,
+                        }).ToList(),
+                    }).ToList(),
+                }).ToList() ?? [];
+            return buses;
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc/>
     public ValueTask<CurrentMachineParams> QueryCurrentMachineAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult(new CurrentMachineParams { WakeupSuspendSupport = false });
 

@@ -6,6 +6,8 @@ using Qmp.Machine.Devices.Acpi;
 using Qmp.Machine.Devices.Apic;
 using Qmp.Machine.Devices.FwCfg;
 using Qmp.Machine.Devices.Pc;
+using Qmp.Machine.Devices.Pci;
+using Qmp.Machine.Devices.Virtio;
 using Qmp.Machine.Loader;
 using Qmp.Machine.Timers;
 using Qmp.Memory;
@@ -36,6 +38,7 @@ public sealed class PcBoard : IMachineBoard
     private readonly FwCfg _fwCfg = new();
     private readonly LocalApic _apic = new();
     private readonly IoApic _ioapic = new();
+    private readonly PciHost _pci = new();
     private readonly List<Uart16550> _uarts = [];
     private readonly IrqLine[] _isaIrqs = new IrqLine[16];
     private readonly byte[]? _kernel;
@@ -103,6 +106,7 @@ public sealed class PcBoard : IMachineBoard
         _i8042.Reset();
         _acpi.Reset();
         _fwCfg.Reset();
+        _pci.Reset();
         foreach (var uart in _uarts)
             uart.Reset();
         LoadBootImage();
@@ -212,7 +216,7 @@ public sealed class PcBoard : IMachineBoard
             var file = FwCfgOption.Parse(item);
             _fwCfg.AddFile(file.Name, file.Data);
         }
-        _devices.AddRange([_pic, _apic, _ioapic, _pit, _speaker, _rtc, _i8042, _acpi, _fwCfg]);
+        _devices.AddRange([_pic, _apic, _ioapic, _pit, _speaker, _rtc, _i8042, _acpi, _fwCfg, _pci]);
         for (var i = 0; i < _config.Serials.Count; i++)
         {
             var id = _config.Serials[i];
@@ -221,13 +225,34 @@ public sealed class PcBoard : IMachineBoard
             _devices.Add(uart);
         }
         foreach (var device in _config.Devices)
-            _devices.Add(CreateDevice(device, backendById));
+            _devices.Add(CreateDevice(device, backendById, _pci));
     }
 
-    private static Device CreateDevice(DeviceConfig config, Dictionary<string, ICharBackend> backends)
+    private static Device CreateDevice(DeviceConfig config, Dictionary<string, ICharBackend> backends, PciHost pci)
     {
         switch (config.Driver)
         {
+            case "virtio-rng-pci":
+            {
+                var device = new VirtioRngPci { Id = Property(config, "id"), Bus = pci };
+                foreach (var (key, value) in config.Properties)
+                {
+                    switch (key)
+                    {
+                        case "id": break;
+                        case "bus" when value == pci.BusName: break;
+                        case "bus": throw new MachineOperationException($"Bus '{value}' not found");
+                        case "addr": (device.Slot, device.Function) = ParsePciAddress(config, value); break;
+                        // qmpd's virtio devices are modern-only: QEMU's disable-legacy=on form.
+                        case "disable-legacy" when value is "on" or "true": break;
+                        case "disable-modern" when value is "off" or "false": break;
+                        case "disable-legacy" or "disable-modern":
+                            throw new MachineOperationException($"{config.Driver}: only modern virtio (disable-legacy=on, disable-modern=off) is supported");
+                        default: throw UnknownProperty(config, key);
+                    }
+                }
+                return device;
+            }
             case "isa-debug-exit":
             {
                 var device = new IsaDebugExit { Id = Property(config, "id") };
@@ -262,6 +287,17 @@ public sealed class PcBoard : IMachineBoard
             default:
                 throw new MachineOperationException($"'{config.Driver}' is not a valid device model name");
         }
+    }
+
+    // QEMU's addr property: SLOT or SLOT.FN, hexadecimal.
+    private static (int Slot, int Function) ParsePciAddress(DeviceConfig config, string text)
+    {
+        var parts = text.Split('.');
+        if (parts.Length is < 1 or > 2
+            || !int.TryParse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var slot) || slot > 31
+            || (parts.Length == 2 && (!int.TryParse(parts[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var fn) || fn > 7)))
+            throw new MachineOperationException($"Property '{config.Driver}.addr' doesn't take value '{text}'");
+        return (slot, parts.Length == 2 ? int.Parse(parts[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture) : 0);
     }
 
     private static string? Property(DeviceConfig config, string key) =>
@@ -312,6 +348,8 @@ public sealed class PcBoard : IMachineBoard
         try
         {
             var name = _config.Kernel ?? "qmpd-demo";
+            // Without firmware nobody routes PCI interrupts: do what SeaBIOS does on QEMU's pc.
+            _pci.ApplyFirmwareIrqRouting();
             var image = MultibootLoader.Load(Memory, _config.RamSize, _kernel, name, _config.Append, _modules);
             Cpu.EnterFlatProtectedMode(image.Entry, eflags: 0x6);
             Cpu.SetDescriptorTables(image.GdtBase, image.GdtLimit, 0, 0x3FF);

@@ -495,6 +495,422 @@ public sealed partial class KvmInfo : IQapiType<KvmInfo>
 }
 
 /// <summary>
+/// Information about a PCI device I/O region.
+/// </summary>
+public sealed partial class PciMemoryRegion : IQapiType<PciMemoryRegion>
+{
+    /// <summary>
+    /// <c>bar</c>: the index of the Base Address Register for this region
+    /// </summary>
+    public required long Bar { get; set; }
+
+    /// <summary>
+    /// <c>type</c>: - 'io' if the region is a PIO region - 'memory' if the region is a MMIO region
+    /// </summary>
+    public required string Type { get; set; }
+
+    /// <summary>
+    /// <c>address</c>: memory address
+    /// </summary>
+    public required long Address { get; set; }
+
+    /// <summary>
+    /// <c>size</c>: memory size
+    /// </summary>
+    public required long Size { get; set; }
+
+    /// <summary>
+    /// <c>prefetch</c> (optional): if @type is 'memory', true if the memory is prefetchable
+    /// </summary>
+    public bool? Prefetch { get; set; }
+
+    /// <summary>
+    /// <c>mem_type_64</c> (optional): if @type is 'memory', true if the BAR is 64-bit
+    /// </summary>
+    public bool? MemType64 { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["bar", "type", "address", "size", "prefetch", "mem_type_64"]);
+
+    /// <summary>
+    /// Reads a <see cref="PciMemoryRegion"/> with QEMU's argument checks.
+    /// </summary>
+    public static PciMemoryRegion FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PciMemoryRegion Read(JsonNode? node) => FromJson(node);
+
+    internal static PciMemoryRegion ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("bar", out var vBarNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "bar"));
+        var vBar = QapiInput.Int(vBarNode, QapiInput.Member(path, "bar"));
+        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "type"));
+        var vType = QapiInput.Str(vTypeNode, QapiInput.Member(path, "type"));
+        if (!obj.TryGetPropertyValue("address", out var vAddressNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "address"));
+        var vAddress = QapiInput.Int(vAddressNode, QapiInput.Member(path, "address"));
+        if (!obj.TryGetPropertyValue("size", out var vSizeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "size"));
+        var vSize = QapiInput.Int(vSizeNode, QapiInput.Member(path, "size"));
+        bool? vPrefetch = obj.TryGetPropertyValue("prefetch", out var vPrefetchNode) ? QapiInput.Bool(vPrefetchNode, QapiInput.Member(path, "prefetch")) : null;
+        bool? vMemType64 = obj.TryGetPropertyValue("mem_type_64", out var vMemType64Node) ? QapiInput.Bool(vMemType64Node, QapiInput.Member(path, "mem_type_64")) : null;
+        var result = new PciMemoryRegion { Bar = vBar, Type = vType, Address = vAddress, Size = vSize, Prefetch = vPrefetch, MemType64 = vMemType64 };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("bar", JsonValue.Create(Bar));
+        obj.Add("type", JsonValue.Create(Type));
+        obj.Add("address", JsonValue.Create(Address));
+        obj.Add("size", JsonValue.Create(Size));
+        if (Prefetch is not null)
+            obj.Add("prefetch", JsonValue.Create(Prefetch.Value));
+        if (MemType64 is not null)
+            obj.Add("mem_type_64", JsonValue.Create(MemType64.Value));
+    }
+}
+
+/// <summary>
+/// Information about the Class of a PCI device
+/// </summary>
+public sealed partial class PciDeviceClass : IQapiType<PciDeviceClass>
+{
+    /// <summary>
+    /// <c>desc</c> (optional): a string description of the device's class
+    /// </summary>
+    public string? Desc { get; set; }
+
+    /// <summary>
+    /// <c>class</c>: the class code of the device
+    /// </summary>
+    public required long Class { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["desc", "class"]);
+
+    /// <summary>
+    /// Reads a <see cref="PciDeviceClass"/> with QEMU's argument checks.
+    /// </summary>
+    public static PciDeviceClass FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PciDeviceClass Read(JsonNode? node) => FromJson(node);
+
+    internal static PciDeviceClass ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        string? vDesc = obj.TryGetPropertyValue("desc", out var vDescNode) ? QapiInput.Str(vDescNode, QapiInput.Member(path, "desc")) : null;
+        if (!obj.TryGetPropertyValue("class", out var vClassNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "class"));
+        var vClass = QapiInput.Int(vClassNode, QapiInput.Member(path, "class"));
+        var result = new PciDeviceClass { Desc = vDesc, Class = vClass };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        if (Desc is not null)
+            obj.Add("desc", JsonValue.Create(Desc));
+        obj.Add("class", JsonValue.Create(Class));
+    }
+}
+
+/// <summary>
+/// Information about the Id of a PCI device
+/// </summary>
+public sealed partial class PciDeviceId : IQapiType<PciDeviceId>
+{
+    /// <summary>
+    /// <c>device</c>: the PCI device id
+    /// </summary>
+    public required long Device { get; set; }
+
+    /// <summary>
+    /// <c>vendor</c>: the PCI vendor id
+    /// </summary>
+    public required long Vendor { get; set; }
+
+    /// <summary>
+    /// <c>subsystem</c> (optional): the PCI subsystem id (since 3.1)
+    /// </summary>
+    public long? Subsystem { get; set; }
+
+    /// <summary>
+    /// <c>subsystem-vendor</c> (optional): the PCI subsystem vendor id (since 3.1)
+    /// </summary>
+    public long? SubsystemVendor { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["device", "vendor", "subsystem", "subsystem-vendor"]);
+
+    /// <summary>
+    /// Reads a <see cref="PciDeviceId"/> with QEMU's argument checks.
+    /// </summary>
+    public static PciDeviceId FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PciDeviceId Read(JsonNode? node) => FromJson(node);
+
+    internal static PciDeviceId ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("device", out var vDeviceNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "device"));
+        var vDevice = QapiInput.Int(vDeviceNode, QapiInput.Member(path, "device"));
+        if (!obj.TryGetPropertyValue("vendor", out var vVendorNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "vendor"));
+        var vVendor = QapiInput.Int(vVendorNode, QapiInput.Member(path, "vendor"));
+        long? vSubsystem = obj.TryGetPropertyValue("subsystem", out var vSubsystemNode) ? QapiInput.Int(vSubsystemNode, QapiInput.Member(path, "subsystem")) : null;
+        long? vSubsystemVendor = obj.TryGetPropertyValue("subsystem-vendor", out var vSubsystemVendorNode) ? QapiInput.Int(vSubsystemVendorNode, QapiInput.Member(path, "subsystem-vendor")) : null;
+        var result = new PciDeviceId { Device = vDevice, Vendor = vVendor, Subsystem = vSubsystem, SubsystemVendor = vSubsystemVendor };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("device", JsonValue.Create(Device));
+        obj.Add("vendor", JsonValue.Create(Vendor));
+        if (Subsystem is not null)
+            obj.Add("subsystem", JsonValue.Create(Subsystem.Value));
+        if (SubsystemVendor is not null)
+            obj.Add("subsystem-vendor", JsonValue.Create(SubsystemVendor.Value));
+    }
+}
+
+/// <summary>
+/// Information about a PCI device
+/// </summary>
+public sealed partial class PciDeviceInfo : IQapiType<PciDeviceInfo>
+{
+    /// <summary>
+    /// <c>bus</c>: the bus number of the device
+    /// </summary>
+    public required long Bus { get; set; }
+
+    /// <summary>
+    /// <c>slot</c>: the slot the device is located in
+    /// </summary>
+    public required long Slot { get; set; }
+
+    /// <summary>
+    /// <c>function</c>: the function of the slot used by the device
+    /// </summary>
+    public required long Function { get; set; }
+
+    /// <summary>
+    /// <c>class_info</c>: the class of the device
+    /// </summary>
+    public required PciDeviceClass ClassInfo { get; set; }
+
+    /// <summary>
+    /// <c>id</c>: the PCI device id
+    /// </summary>
+    public required PciDeviceId Id { get; set; }
+
+    /// <summary>
+    /// <c>irq</c> (optional): if an IRQ is assigned to the device, the IRQ number
+    /// </summary>
+    public long? Irq { get; set; }
+
+    /// <summary>
+    /// <c>irq_pin</c>: the IRQ pin, zero means no IRQ (since 5.1)
+    /// </summary>
+    public required long IrqPin { get; set; }
+
+    /// <summary>
+    /// <c>qdev_id</c>: the device name of the PCI device
+    /// </summary>
+    public required string QdevId { get; set; }
+
+    /// <summary>
+    /// <c>regions</c>: a list of the PCI I/O regions associated with the device
+    /// </summary>
+    public required IReadOnlyList<PciMemoryRegion> Regions { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["bus", "slot", "function", "class_info", "id", "irq", "irq_pin", "qdev_id", "regions"]);
+
+    /// <summary>
+    /// Reads a <see cref="PciDeviceInfo"/> with QEMU's argument checks.
+    /// </summary>
+    public static PciDeviceInfo FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PciDeviceInfo Read(JsonNode? node) => FromJson(node);
+
+    internal static PciDeviceInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("bus", out var vBusNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "bus"));
+        var vBus = QapiInput.Int(vBusNode, QapiInput.Member(path, "bus"));
+        if (!obj.TryGetPropertyValue("slot", out var vSlotNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "slot"));
+        var vSlot = QapiInput.Int(vSlotNode, QapiInput.Member(path, "slot"));
+        if (!obj.TryGetPropertyValue("function", out var vFunctionNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "function"));
+        var vFunction = QapiInput.Int(vFunctionNode, QapiInput.Member(path, "function"));
+        if (!obj.TryGetPropertyValue("class_info", out var vClassInfoNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "class_info"));
+        var vClassInfo = PciDeviceClass.FromJson(vClassInfoNode, QapiInput.Member(path, "class_info"), "class_info");
+        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "id"));
+        var vId = PciDeviceId.FromJson(vIdNode, QapiInput.Member(path, "id"), "id");
+        long? vIrq = obj.TryGetPropertyValue("irq", out var vIrqNode) ? QapiInput.Int(vIrqNode, QapiInput.Member(path, "irq")) : null;
+        if (!obj.TryGetPropertyValue("irq_pin", out var vIrqPinNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "irq_pin"));
+        var vIrqPin = QapiInput.Int(vIrqPinNode, QapiInput.Member(path, "irq_pin"));
+        if (!obj.TryGetPropertyValue("qdev_id", out var vQdevIdNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "qdev_id"));
+        var vQdevId = QapiInput.Str(vQdevIdNode, QapiInput.Member(path, "qdev_id"));
+        if (!obj.TryGetPropertyValue("regions", out var vRegionsNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "regions"));
+        var vRegions = QapiInput.List(vRegionsNode, QapiInput.Member(path, "regions"), (n, p) => PciMemoryRegion.FromJson(n, p, null));
+        var result = new PciDeviceInfo { Bus = vBus, Slot = vSlot, Function = vFunction, ClassInfo = vClassInfo, Id = vId, Irq = vIrq, IrqPin = vIrqPin, QdevId = vQdevId, Regions = vRegions };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("bus", JsonValue.Create(Bus));
+        obj.Add("slot", JsonValue.Create(Slot));
+        obj.Add("function", JsonValue.Create(Function));
+        obj.Add("class_info", ClassInfo.ToJson());
+        obj.Add("id", Id.ToJson());
+        if (Irq is not null)
+            obj.Add("irq", JsonValue.Create(Irq.Value));
+        obj.Add("irq_pin", JsonValue.Create(IrqPin));
+        obj.Add("qdev_id", JsonValue.Create(QdevId));
+        obj.Add("regions", new JsonArray(Regions.Select(x => (JsonNode?)x.ToJson()).ToArray()));
+    }
+}
+
+/// <summary>
+/// Information about a PCI bus
+/// </summary>
+public sealed partial class PciInfo : IQapiType<PciInfo>
+{
+    /// <summary>
+    /// <c>bus</c>: the bus index
+    /// </summary>
+    public required long Bus { get; set; }
+
+    /// <summary>
+    /// <c>devices</c>: a list of devices on this bus
+    /// </summary>
+    public required IReadOnlyList<PciDeviceInfo> Devices { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["bus", "devices"]);
+
+    /// <summary>
+    /// Reads a <see cref="PciInfo"/> with QEMU's argument checks.
+    /// </summary>
+    public static PciInfo FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PciInfo Read(JsonNode? node) => FromJson(node);
+
+    internal static PciInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("bus", out var vBusNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "bus"));
+        var vBus = QapiInput.Int(vBusNode, QapiInput.Member(path, "bus"));
+        if (!obj.TryGetPropertyValue("devices", out var vDevicesNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "devices"));
+        var vDevices = QapiInput.List(vDevicesNode, QapiInput.Member(path, "devices"), (n, p) => PciDeviceInfo.FromJson(n, p, null));
+        var result = new PciInfo { Bus = vBus, Devices = vDevices };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("bus", JsonValue.Create(Bus));
+        obj.Add("devices", new JsonArray(Devices.Select(x => (JsonNode?)x.ToJson()).ToArray()));
+    }
+}
+
+/// <summary>
 /// The commands of <c>machine.json</c>; one handler class implements them.
 /// </summary>
 public interface IMachineCommands
@@ -534,5 +950,10 @@ public interface IMachineCommands
     /// <c>query-kvm</c>: Returns information about KVM acceleration; qmpd never uses KVM.
     /// </summary>
     ValueTask<KvmInfo> QueryKvmAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>query-pci</c>: Return information about the PCI bus topology of the guest.
+    /// </summary>
+    ValueTask<IReadOnlyList<PciInfo>> QueryPciAsync(CancellationToken cancellationToken);
 
 }

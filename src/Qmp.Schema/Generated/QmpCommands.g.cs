@@ -33,6 +33,7 @@ public static partial class QmpCommands
         new("system_reset", false, false, [], true),
         new("system_powerdown", false, false, [], true),
         new("query-kvm", false, false, [], true),
+        new("query-pci", false, false, [], true),
         new("query-name", false, true, [], true),
         new("stop", false, false, [], true),
         new("cont", false, false, [], true),
@@ -150,6 +151,12 @@ public static partial class QmpCommands
             QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
             var result = await machine.QueryKvmAsync(cancellationToken).ConfigureAwait(false);
             return result.ToJson();
+        };
+        handlers["query-pci"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            var result = await machine.QueryPciAsync(cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
         };
         handlers["query-name"] = async (arguments, cancellationToken) =>
         {
