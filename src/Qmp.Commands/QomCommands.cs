@@ -47,6 +47,52 @@ public sealed class QomCommands(Machine.Machine machine) : IQomCommands
         return ValueTask.FromResult(list);
     }
 
+    /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<ObjectPropertyInfo>> DeviceListPropertiesAsync(DeviceListPropertiesArguments arguments, CancellationToken cancellationToken)
+    {
+        var device = DeviceCatalog.Create(arguments.Typename);
+        if (device is null)
+        {
+            if (QomTypes.All.Any(t => t.Name == arguments.Typename))
+                throw new QmpErrorException(QmpErrorClass.GenericError, "Parameter 'typename' expects a non-abstract device type");
+            throw new QmpErrorException(QmpErrorClass.DeviceNotFound, $"Device '{arguments.Typename}' not found");
+        }
+        IReadOnlyList<ObjectPropertyInfo> list = device.QomProperties()
+            .Select(p => new ObjectPropertyInfo { Name = p.Name, Type = p.Type, DefaultValue = p.Get() })
+            .ToList();
+        return ValueTask.FromResult(list);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask ObjectAddAsync(ObjectOptions arguments, CancellationToken cancellationToken)
+    {
+        var type = arguments.QomType == ObjectType.MemoryBackendMemfd ? "memory-backend-memfd" : "memory-backend-ram";
+        var properties = arguments.QomType == ObjectType.MemoryBackendMemfd ? arguments.MemoryBackendMemfd! : arguments.MemoryBackendRam!;
+        try
+        {
+            machine.Objects.CreateMemoryBackend(arguments.Id, type, (long)Math.Min(properties.Size, long.MaxValue), properties.Share);
+        }
+        catch (MachineOperationException e)
+        {
+            throw new QmpErrorException(QmpErrorClass.GenericError, e.Message);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask ObjectDelAsync(ObjectDelArguments arguments, CancellationToken cancellationToken)
+    {
+        try
+        {
+            machine.Objects.Delete(arguments.Id);
+        }
+        catch (MachineOperationException e)
+        {
+            throw new QmpErrorException(QmpErrorClass.GenericError, e.Message);
+        }
+        return ValueTask.CompletedTask;
+    }
+
     private QomObject Resolve(string path)
     {
         var target = QomBuilder.Build(machine).Resolve(path, out var ambiguous);

@@ -39,6 +39,8 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
                 (backend as IDisposable)?.Dispose();
             throw;
         }
+        if (spec.Config.MemoryBackend is { } memory)
+            machine.Objects.AddExisting(new Machine.Qom.UserObject(memory.Id, memory.Type, memory.Size, memory.Share, null) { InUse = board is not null });
         foreach (var config in spec.Config.CharBackends)
             machine.Chardevs.Add(new Chardev(config.Id, () => config.Backend) { Backend = backends[config.Id], FrontendOpen = config.HasFrontend && board is not null });
         var events = new QmpEventBroadcaster();

@@ -46,6 +46,9 @@ public sealed class Machine : IDisposable
     /// <summary>The configuration the machine was built from.</summary>
     public MachineConfig Config { get; }
 
+    /// <summary>User-creatable objects (<c>/objects</c>): memory backends.</summary>
+    public Qom.UserObjectRegistry Objects { get; } = new();
+
     /// <summary>The character devices of this machine, in creation order.</summary>
     public ChardevRegistry Chardevs { get; } = new();
 

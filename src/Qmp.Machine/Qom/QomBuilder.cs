@@ -15,9 +15,9 @@ public static class QomBuilder
         var config = machine.Config;
         var root = new QomObject("container");
         var objects = root.AddChild("objects", new QomObject("container"));
-        if (config.MemoryBackend is { } backend)
+        foreach (var backend in machine.Objects.List())
         {
-            objects.AddChild(backend.Id, new QomObject(backend.Type)
+            objects.AddChild(backend.Id, new QomObject(backend.TypeName)
                 .With(new QomProperty("size", "uint64", () => backend.Size))
                 .With(new QomProperty("share", "bool", () => backend.Share)));
         }

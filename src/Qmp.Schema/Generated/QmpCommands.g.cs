@@ -42,6 +42,9 @@ public static partial class QmpCommands
         new("qom-get", false, true, [], true),
         new("qom-set", false, true, [], true),
         new("qom-list-types", false, true, [], true),
+        new("device-list-properties", false, false, [], true),
+        new("object-add", false, true, [], true),
+        new("object-del", false, true, [], true),
     ];
 
     /// <summary>
@@ -205,6 +208,24 @@ public static partial class QmpCommands
             var parsed = QomListTypesArguments.FromJson(arguments);
             var result = await qom.QomListTypesAsync(parsed, cancellationToken).ConfigureAwait(false);
             return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["device-list-properties"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = DeviceListPropertiesArguments.FromJson(arguments);
+            var result = await qom.DeviceListPropertiesAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["object-add"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = ObjectOptions.FromJson(arguments);
+            await qom.ObjectAddAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["object-del"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = ObjectDelArguments.FromJson(arguments);
+            await qom.ObjectDelAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
         };
         return new QmpCommandTable(All, handlers);
     }

@@ -390,6 +390,372 @@ public sealed partial class QomListTypesArguments : IQapiType<QomListTypesArgume
 }
 
 /// <summary>
+/// Arguments of <c>device-list-properties</c>.
+/// </summary>
+public sealed partial class DeviceListPropertiesArguments : IQapiType<DeviceListPropertiesArguments>
+{
+    /// <summary>
+    /// <c>typename</c>
+    /// </summary>
+    public required string Typename { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["typename"]);
+
+    /// <summary>
+    /// Reads a <see cref="DeviceListPropertiesArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static DeviceListPropertiesArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static DeviceListPropertiesArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static DeviceListPropertiesArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("typename", out var vTypenameNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "typename"));
+        var vTypename = QapiInput.Str(vTypenameNode, QapiInput.Member(path, "typename"));
+        var result = new DeviceListPropertiesArguments { Typename = vTypename };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("typename", JsonValue.Create(Typename));
+    }
+}
+
+/// <summary>
+/// The object types qmpd can create with object-add.
+/// </summary>
+public enum ObjectType
+{
+    /// <summary>
+    /// <c>memory-backend-memfd</c>: guest memory in a memfd
+    /// </summary>
+    MemoryBackendMemfd,
+    /// <summary>
+    /// <c>memory-backend-ram</c>: guest memory in anonymous memory
+    /// </summary>
+    MemoryBackendRam,
+}
+
+/// <summary>
+/// Wire names of <see cref="ObjectType"/>.
+/// </summary>
+public static class ObjectTypeWire
+{
+    private static readonly string[] _names = ["memory-backend-memfd", "memory-backend-ram"];
+
+    /// <summary>
+    /// The value's wire name.
+    /// </summary>
+    public static string ToWire(this ObjectType value) => _names[(int)value];
+
+    /// <summary>
+    /// The value with wire name <paramref name="wire"/>, or null.
+    /// </summary>
+    public static ObjectType? Parse(string wire) => global::System.Array.IndexOf(_names, wire) is var i and >= 0 ? (ObjectType)i : null;
+}
+
+/// <summary>
+/// Properties for objects of classes derived from memory-backend.
+/// </summary>
+public sealed partial class MemoryBackendProperties : IQapiType<MemoryBackendProperties>
+{
+    /// <summary>
+    /// <c>size</c>: size of the memory region in bytes
+    /// </summary>
+    public required ulong Size { get; set; }
+
+    /// <summary>
+    /// <c>share</c> (optional): if false, the memory is private to QEMU; if true, it is shared (default false for memory-backend-ram, true for memory-backend-memfd)
+    /// </summary>
+    public bool? Share { get; set; }
+
+    /// <summary>
+    /// <c>dump</c> (optional): if true, include the memory in core dumps (default depends on the machine type)
+    /// </summary>
+    public bool? Dump { get; set; }
+
+    /// <summary>
+    /// <c>merge</c> (optional): if true, mark the memory as mergeable (default depends on the machine type)
+    /// </summary>
+    public bool? Merge { get; set; }
+
+    /// <summary>
+    /// <c>prealloc</c> (optional): if true, preallocate memory (default false)
+    /// </summary>
+    public bool? Prealloc { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["size", "share", "dump", "merge", "prealloc"]);
+
+    /// <summary>
+    /// Reads a <see cref="MemoryBackendProperties"/> with QEMU's argument checks.
+    /// </summary>
+    public static MemoryBackendProperties FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static MemoryBackendProperties Read(JsonNode? node) => FromJson(node);
+
+    internal static MemoryBackendProperties ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("size", out var vSizeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "size"));
+        var vSize = QapiInput.UInt64(vSizeNode, QapiInput.Member(path, "size"));
+        bool? vShare = obj.TryGetPropertyValue("share", out var vShareNode) ? QapiInput.Bool(vShareNode, QapiInput.Member(path, "share")) : null;
+        bool? vDump = obj.TryGetPropertyValue("dump", out var vDumpNode) ? QapiInput.Bool(vDumpNode, QapiInput.Member(path, "dump")) : null;
+        bool? vMerge = obj.TryGetPropertyValue("merge", out var vMergeNode) ? QapiInput.Bool(vMergeNode, QapiInput.Member(path, "merge")) : null;
+        bool? vPrealloc = obj.TryGetPropertyValue("prealloc", out var vPreallocNode) ? QapiInput.Bool(vPreallocNode, QapiInput.Member(path, "prealloc")) : null;
+        var result = new MemoryBackendProperties { Size = vSize, Share = vShare, Dump = vDump, Merge = vMerge, Prealloc = vPrealloc };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("size", JsonValue.Create(Size));
+        if (Share is not null)
+            obj.Add("share", JsonValue.Create(Share.Value));
+        if (Dump is not null)
+            obj.Add("dump", JsonValue.Create(Dump.Value));
+        if (Merge is not null)
+            obj.Add("merge", JsonValue.Create(Merge.Value));
+        if (Prealloc is not null)
+            obj.Add("prealloc", JsonValue.Create(Prealloc.Value));
+    }
+}
+
+/// <summary>
+/// Describes the options of a user creatable QOM object.
+/// </summary>
+public sealed partial class ObjectOptions : IQapiType<ObjectOptions>
+{
+    /// <summary>
+    /// <c>qom-type</c>: the class name for the object to be created
+    /// </summary>
+    public required ObjectType QomType { get; set; }
+
+    /// <summary>
+    /// <c>id</c>: the name of the new object
+    /// </summary>
+    public required string Id { get; set; }
+
+    /// <summary>
+    /// The members for <c>qom-type</c> = <c>memory-backend-memfd</c>.
+    /// </summary>
+    public MemoryBackendProperties? MemoryBackendMemfd { get; set; }
+
+    /// <summary>
+    /// The members for <c>qom-type</c> = <c>memory-backend-ram</c>.
+    /// </summary>
+    public MemoryBackendProperties? MemoryBackendRam { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["qom-type", "id"]);
+
+    /// <summary>
+    /// Reads a <see cref="ObjectOptions"/> with QEMU's argument checks.
+    /// </summary>
+    public static ObjectOptions FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ObjectOptions Read(JsonNode? node) => FromJson(node);
+
+    internal static ObjectOptions ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("qom-type", out var vQomTypeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "qom-type"));
+        var vQomType = QapiInput.Enum(vQomTypeNode, QapiInput.Member(path, "qom-type"), "qom-type", ObjectTypeWire.Parse);
+        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var result = new ObjectOptions { QomType = vQomType, Id = vId };
+        known = _qapiMemberNames;
+        switch (vQomType)
+        {
+            case ObjectType.MemoryBackendMemfd:
+                result.MemoryBackendMemfd = MemoryBackendProperties.ReadMembers(obj, path, out var memoryBackendMemfdKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(memoryBackendMemfdKnown));
+                break;
+            case ObjectType.MemoryBackendRam:
+                result.MemoryBackendRam = MemoryBackendProperties.ReadMembers(obj, path, out var memoryBackendRamKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(memoryBackendRamKnown));
+                break;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("qom-type", JsonValue.Create(QomType.ToWire()));
+        obj.Add("id", JsonValue.Create(Id));
+        MemoryBackendMemfd?.WriteMembers(obj);
+        MemoryBackendRam?.WriteMembers(obj);
+    }
+}
+
+/// <summary>
+/// Arguments of <c>object-del</c>.
+/// </summary>
+public sealed partial class ObjectDelArguments : IQapiType<ObjectDelArguments>
+{
+    /// <summary>
+    /// <c>id</c>
+    /// </summary>
+    public required string Id { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["id"]);
+
+    /// <summary>
+    /// Reads a <see cref="ObjectDelArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static ObjectDelArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ObjectDelArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static ObjectDelArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var result = new ObjectDelArguments { Id = vId };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("id", JsonValue.Create(Id));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>ObjectOptions-</c>.
+/// </summary>
+public sealed partial class ObjectOptionsBase : IQapiType<ObjectOptionsBase>
+{
+    /// <summary>
+    /// <c>qom-type</c>
+    /// </summary>
+    public required ObjectType QomType { get; set; }
+
+    /// <summary>
+    /// <c>id</c>
+    /// </summary>
+    public required string Id { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["qom-type", "id"]);
+
+    /// <summary>
+    /// Reads a <see cref="ObjectOptionsBase"/> with QEMU's argument checks.
+    /// </summary>
+    public static ObjectOptionsBase FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ObjectOptionsBase Read(JsonNode? node) => FromJson(node);
+
+    internal static ObjectOptionsBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("qom-type", out var vQomTypeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "qom-type"));
+        var vQomType = QapiInput.Enum(vQomTypeNode, QapiInput.Member(path, "qom-type"), "qom-type", ObjectTypeWire.Parse);
+        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var result = new ObjectOptionsBase { QomType = vQomType, Id = vId };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("qom-type", JsonValue.Create(QomType.ToWire()));
+        obj.Add("id", JsonValue.Create(Id));
+    }
+}
+
+/// <summary>
 /// The commands of <c>qom.json</c>; one handler class implements them.
 /// </summary>
 public interface IQomCommands
@@ -415,5 +781,20 @@ public interface IQomCommands
     /// <c>qom-list-types</c>: This command will return a list of types given search parameters
     /// </summary>
     ValueTask<IReadOnlyList<ObjectTypeInfo>> QomListTypesAsync(QomListTypesArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>device-list-properties</c>: List properties associated with a device.
+    /// </summary>
+    ValueTask<IReadOnlyList<ObjectPropertyInfo>> DeviceListPropertiesAsync(DeviceListPropertiesArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>object-add</c>: Create a QOM object.
+    /// </summary>
+    ValueTask ObjectAddAsync(ObjectOptions arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>object-del</c>: Remove a QOM object.
+    /// </summary>
+    ValueTask ObjectDelAsync(ObjectDelArguments arguments, CancellationToken cancellationToken);
 
 }
