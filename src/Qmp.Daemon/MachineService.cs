@@ -42,7 +42,16 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         if (spec.Config.MemoryBackend is { } memory)
             machine.Objects.AddExisting(new Machine.Qom.UserObject(memory.Id, memory.Type, memory.Size, memory.Share, null) { InUse = board is not null });
         foreach (var config in spec.Config.CharBackends)
-            machine.Chardevs.Add(new Chardev(config.Id, () => config.Backend) { Backend = backends[config.Id], FrontendOpen = config.HasFrontend && board is not null });
+        {
+            var backend = backends[config.Id];
+            if (backend is Machine.Chardevs.Backends.SocketBackend socket)
+                socket.Dispatcher = work => _ = machine.InvokeAsync(work);
+            machine.Chardevs.Add(new Chardev(config.Id, () => backend is Machine.Chardevs.Backends.SocketBackend s ? s.Filename : config.Backend)
+            {
+                Backend = backend,
+                FrontendOpen = config.HasFrontend && board is not null,
+            });
+        }
         var events = new QmpEventBroadcaster();
         machine.AddObserver(new MachineEventBridge(events));
         var commands = MachineCommandSet.Create(machine);
@@ -101,6 +110,12 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         foreach (var monitor in _monitors)
             await monitor.DisposeAsync().ConfigureAwait(false);
         _monitors.Clear();
+        // Guest chardevs: flush files, close and unlink sockets.
+        foreach (var chardev in _machine?.Chardevs.List() ?? [])
+        {
+            if (chardev.Backend is IDisposable backend)
+                backend.Dispose();
+        }
     }
 
     private static QmpEndpoint CreateEndpoint(ChardevSpec chardev) => chardev switch

@@ -268,9 +268,7 @@ internal static class QemuCommandLine
                 throw new CommandLineException(option, $"chardev \"{id}\" not found");
             if (monitorChardevs.Contains(id) || !used.Add(id))
                 throw new CommandLineException(option, $"chardev '{id}' is already in use");
-            if (spec.Backend == "socket")
-                throw new CommandLineException(option, $"chardev '{id}': socket backends serve monitors only in this version; use file, stdio, null or ringbuf");
-            return new CharBackendConfig(id, spec.Backend, spec.Path, spec.Size) { HasFrontend = true };
+            return GuestBackend(spec) with { HasFrontend = true };
         }
         var ports = new List<string?>();
         foreach (var (text, option) in serials)
@@ -284,6 +282,8 @@ internal static class QemuCommandLine
                 "null" => new(id, "null") { HasFrontend = true },
                 _ when text.StartsWith("file:", StringComparison.Ordinal) => new(id, "file", text[5..]) { HasFrontend = true },
                 _ when text.StartsWith("chardev:", StringComparison.Ordinal) => Backend(option, text[8..]),
+                _ when text.StartsWith("unix:", StringComparison.Ordinal) || text.StartsWith("tcp:", StringComparison.Ordinal)
+                    => GuestBackend(ParseQmpShorthand(option, text, id)) with { HasFrontend = true },
                 _ => throw new CommandLineException(option, $"'{text}' is not a valid char driver"),
             };
             backends.Add(backend);
@@ -300,10 +300,23 @@ internal static class QemuCommandLine
         // Chardevs nobody uses yet still exist (query-chardev, ringbuf-read, chardev-remove).
         foreach (var spec in chardevs.Values)
         {
-            if (!monitorChardevs.Contains(spec.Id) && !used.Contains(spec.Id) && spec.Backend != "socket")
-                backends.Add(new CharBackendConfig(spec.Id, spec.Backend, spec.Path, spec.Size));
+            if (!monitorChardevs.Contains(spec.Id) && !used.Contains(spec.Id))
+                backends.Add(GuestBackend(spec));
         }
         return config with { CharBackends = backends, Serials = ports, Devices = devices };
+    }
+
+    private static CharBackendConfig GuestBackend(ChardevSpec spec)
+    {
+        if (spec.Backend == "socket" && spec.Fd is not null)
+            throw new CommandLineException("-chardev", $"chardev '{spec.Id}': fd= sockets serve monitors only");
+        return new CharBackendConfig(spec.Id, spec.Backend, spec.Path, spec.Size)
+        {
+            Host = spec.Host,
+            Port = spec.Port ?? 0,
+            Server = spec.Server,
+            Wait = spec.Wait,
+        };
     }
 
     private static string ParseName(string option, string text)

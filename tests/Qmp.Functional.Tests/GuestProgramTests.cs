@@ -1,3 +1,4 @@
+using System.Text;
 using Qmp.Client;
 
 namespace Qmp.Functional.Tests;
@@ -43,6 +44,36 @@ public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBu
         var links = Directory.GetFiles($"/proc/{qmpd.Process.Id}/fd").Select(f => new FileInfo(f).LinkTarget ?? "").ToList();
         Assert.Contains(links, l => l.StartsWith("/memfd:mem0", StringComparison.Ordinal));
         Assert.Contains("memory: 639 KiB low, 129920 KiB high", File.ReadAllText(serialPath), StringComparison.Ordinal);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    // -serial unix:...,server=on,wait=off: the guest's serial port on a socket a client can attach to.
+    [Fact]
+    public async Task Serial_port_on_a_unix_socket_reaches_a_client()
+    {
+        var dir = Qmpd.TempDir();
+        var serialSocket = Path.Combine(dir, "serial.sock");
+        var qmpSocket = Path.Combine(dir, "qmp.sock");
+        await using var qmpd = Qmpd.Start(["-nodefaults", "-serial", $"unix:{serialSocket},server=on,wait=off",
+            "-qmp", $"unix:{qmpSocket},server=on,wait=off", "-kernel", guests.Elf("demo")]);
+        await using var client = await QmpClient.ConnectAsync(new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync(qmpSocket), ownsSocket: true));
+        await client.NegotiateAsync();
+        using var serial = new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync(serialSocket), ownsSocket: true);
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!received.ToString().Contains("heartbeat ", StringComparison.Ordinal))
+        {
+            var n = await serial.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(n > 0, "the serial socket closed");
+            received.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+        var chardevs = (await client.ExecuteAsync("query-chardev"))!.AsArray();
+        var serial0 = chardevs.Single(c => c!["label"]!.GetValue<string>() == "serial0")!;
+        Assert.Equal($"unix:{serialSocket},server=on", serial0["filename"]!.GetValue<string>());
+        Assert.True(serial0["frontend-open"]!.GetValue<bool>());
+        await client.ExecuteAsync("quit");
+        await qmpd.WaitForExitAsync();
+        Assert.False(File.Exists(serialSocket), "the serial socket is unlinked at exit");
         Directory.Delete(dir, recursive: true);
     }
 

@@ -17,6 +17,10 @@ public static class CharBackendFactory
                 if (config.Size <= 0 || (config.Size & (config.Size - 1)) != 0)
                     throw new MachineOperationException("size of ringbuf chardev must be power of two");
                 return new RingBufferBackend(config.Size);
+            case "socket":
+                return config.Server
+                    ? SocketBackend.Listen(config.Path, config.Host, config.Port, config.Wait)
+                    : SocketBackend.Connect(config.Path, config.Host, config.Port);
             case "stdio":
                 return new StreamBackend(Console.OpenStandardOutput(), name: $"chardev {config.Id}");
             case "file":
