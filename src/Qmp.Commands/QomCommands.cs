@@ -64,6 +64,35 @@ public sealed class QomCommands(Machine.Machine machine) : IQomCommands
     }
 
     /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<ObjectPropertyInfo>> QomListPropertiesAsync(QomListPropertiesArguments arguments, CancellationToken cancellationToken)
+    {
+        var name = arguments.Typename;
+        if (!QomTypes.All.Any(t => t.Name == name))
+            throw new QmpErrorException(QmpErrorClass.DeviceNotFound, $"Class '{name}' not found");
+        var list = new List<ObjectPropertyInfo> { new() { Name = "type", Type = "string" } };
+        if (QomTypes.Implements(name, "device"))
+        {
+            list.Add(new() { Name = "realized", Type = "bool" });
+            list.Add(new() { Name = "hotplugged", Type = "bool" });
+            list.Add(new() { Name = "hotpluggable", Type = "bool" });
+            list.AddRange((DeviceCatalog.Create(name)?.QomProperties() ?? []).Select(p => new ObjectPropertyInfo { Name = p.Name, Type = p.Type }));
+        }
+        else if (QomTypes.Implements(name, "machine"))
+        {
+            list.Add(new() { Name = "kernel", Type = "string", Description = "Linux kernel image file" });
+            list.Add(new() { Name = "initrd", Type = "string", Description = "Linux initial ramdisk file" });
+            list.Add(new() { Name = "append", Type = "string", Description = "Linux kernel command line" });
+            list.Add(new() { Name = "memory-backend", Type = "link<memory-backend>", Description = "Set RAM backend" });
+        }
+        else if (QomTypes.Implements(name, "memory-backend"))
+        {
+            list.Add(new() { Name = "share", Type = "bool", Description = "Mark the memory as private to QEMU or shared" });
+            list.Add(new() { Name = "size", Type = "int", Description = "Size of the memory region (ex: 500M)" });
+        }
+        return ValueTask.FromResult<IReadOnlyList<ObjectPropertyInfo>>(list);
+    }
+
+    /// <inheritdoc/>
     public ValueTask ObjectAddAsync(ObjectOptions arguments, CancellationToken cancellationToken)
     {
         var type = arguments.QomType == ObjectType.MemoryBackendMemfd ? "memory-backend-memfd" : "memory-backend-ram";

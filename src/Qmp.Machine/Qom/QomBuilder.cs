@@ -48,7 +48,8 @@ public static class QomBuilder
     {
         var node = new QomObject(device.TypeName)
             .With(new QomProperty("realized", "bool", () => device.Realized))
-            .With(new QomProperty("hotplugged", "bool", () => false));
+            .With(new QomProperty("hotplugged", "bool", () => false))
+            .With(new QomProperty("hotpluggable", "bool", () => device is Devices.Pci.PciDevice));
         foreach (var property in device.QomProperties())
         {
             // Static properties freeze at realize, with QEMU's refusal.

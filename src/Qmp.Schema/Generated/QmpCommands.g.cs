@@ -45,6 +45,7 @@ public static partial class QmpCommands
         new("device-list-properties", false, false, [], true),
         new("object-add", false, true, [], true),
         new("object-del", false, true, [], true),
+        new("qom-list-properties", false, true, [], true),
     ];
 
     /// <summary>
@@ -226,6 +227,12 @@ public static partial class QmpCommands
             var parsed = ObjectDelArguments.FromJson(arguments);
             await qom.ObjectDelAsync(parsed, cancellationToken).ConfigureAwait(false);
             return new JsonObject();
+        };
+        handlers["qom-list-properties"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = QomListPropertiesArguments.FromJson(arguments);
+            var result = await qom.QomListPropertiesAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
         };
         return new QmpCommandTable(All, handlers);
     }

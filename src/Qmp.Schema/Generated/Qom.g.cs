@@ -695,6 +695,58 @@ public sealed partial class ObjectDelArguments : IQapiType<ObjectDelArguments>
 }
 
 /// <summary>
+/// Arguments of <c>qom-list-properties</c>.
+/// </summary>
+public sealed partial class QomListPropertiesArguments : IQapiType<QomListPropertiesArguments>
+{
+    /// <summary>
+    /// <c>typename</c>
+    /// </summary>
+    public required string Typename { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["typename"]);
+
+    /// <summary>
+    /// Reads a <see cref="QomListPropertiesArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static QomListPropertiesArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static QomListPropertiesArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static QomListPropertiesArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("typename", out var vTypenameNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "typename"));
+        var vTypename = QapiInput.Str(vTypenameNode, QapiInput.Member(path, "typename"));
+        var result = new QomListPropertiesArguments { Typename = vTypename };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("typename", JsonValue.Create(Typename));
+    }
+}
+
+/// <summary>
 /// Arguments of <c>ObjectOptions-</c>.
 /// </summary>
 public sealed partial class ObjectOptionsBase : IQapiType<ObjectOptionsBase>
@@ -796,5 +848,10 @@ public interface IQomCommands
     /// <c>object-del</c>: Remove a QOM object.
     /// </summary>
     ValueTask ObjectDelAsync(ObjectDelArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>qom-list-properties</c>: List properties associated with a QOM object.
+    /// </summary>
+    ValueTask<IReadOnlyList<ObjectPropertyInfo>> QomListPropertiesAsync(QomListPropertiesArguments arguments, CancellationToken cancellationToken);
 
 }

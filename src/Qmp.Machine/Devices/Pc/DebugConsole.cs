@@ -50,6 +50,13 @@ public sealed class DebugConsole : Device
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        new("iobase", "uint32", () => (long)IoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
+        new("readback", "uint32", () => (long)Readback, v => Readback = (byte)Qom.QomValues.UInt32(v, "readback")),
+    ];
+
+    /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope) =>
         scope.MapPorts(_ioBase, MemoryRegion.Io("isa-debugcon", 1, new DelegateIoHandler((_, _) => _readback, OnWrite), IoAccessRules.Bytes));
 

@@ -196,6 +196,14 @@ public sealed class Uart16550 : Device, IStatefulDevice
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        new("index", "uint32", () => Index, v => Index = (int)Qom.QomValues.UInt32(v, "index")),
+        new("iobase", "uint32", () => (long)EffectiveIoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
+        new("irq", "uint32", () => (long)EffectiveIrq, v => Irq = (int)Qom.QomValues.UInt32(v, "irq")),
+    ];
+
+    /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope)
     {
         if (_index is < 0 or > 3 && (_ioBase is null || _irqNumber is null))
