@@ -21,6 +21,9 @@ internal static class CpuidInfo
     public const uint FeaturePge = 1u << 13;
     public const uint FeatureCmov = 1u << 15;
 
+    /// <summary>CPUID.1:ECX bit 24: the local APIC timer has TSC-deadline mode.</summary>
+    public const uint FeatureTscDeadline = 1u << 24;
+
     public const uint Features = FeatureDe | FeaturePse | FeatureTsc | FeatureMsr | FeaturePae | FeatureCx8 | FeatureSep | FeaturePge | FeatureCmov;
 
     public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, bool apic)
@@ -31,11 +34,11 @@ internal static class CpuidInfo
         return leaf switch
         {
             0 => (1, ebxVendor, ecxVendor, edxVendor),
-            1 => (Signature, 0, 0, features),
+            1 => (Signature, 0, apic ? FeatureTscDeadline : 0, features),
             0x80000000 => (0x80000000, 0, 0, 0),
             >= 0x80000000 => (0, 0, 0, 0),
             // Intel answers leaves above the maximum with the highest basic leaf.
-            _ => (Signature, 0, 0, features),
+            _ => (Signature, 0, apic ? FeatureTscDeadline : 0, features),
         };
     }
 }

@@ -12,6 +12,12 @@ public sealed partial class X86Cpu
 
     internal ulong ReadTsc() => (ulong)Clock() + TscOffset;
 
+    /// <summary>
+    /// The local APIC's IA32_TSC_DEADLINE (MSR 0x6E0): read, and write with the deadline converted
+    /// to the machine's virtual time. Null when the board has no APIC (the MSR then faults).
+    /// </summary>
+    public (Func<ulong> Read, Action<ulong, long> Write)? TscDeadline { get; set; }
+
     /// <summary>The MSRs a 32-bit OS touches; null for an MSR that does not exist (#GP).</summary>
     internal ulong? ReadMsr(uint index) => index switch
     {
@@ -24,6 +30,7 @@ public sealed partial class X86Cpu
         0x176 => SysenterEip,
         0x1A0 => MiscEnable,
         0x277 => Pat,
+        0x6E0 when TscDeadline is { } deadline => deadline.Read(),
         _ => null,
     };
 
@@ -53,6 +60,12 @@ public sealed partial class X86Cpu
                 return true;
             case 0x277:
                 Pat = value;
+                return true;
+            case 0x6E0 when TscDeadline is { } deadline:
+                // The TSC runs at 1 GHz on the clock: the deadline is that many ns from now.
+                var now = Clock();
+                var tsc = (ulong)now + TscOffset;
+                deadline.Write(value, value == 0 ? 0 : value <= tsc ? now : now + (long)Math.Min(value - tsc, (ulong)long.MaxValue / 2));
                 return true;
             default:
                 return false;

@@ -186,6 +186,7 @@ public sealed class PcBoard : IMachineBoard
         _apic.InterruptRequested += Cpu.NotifyInterruptRequest;
         _apic.NmiRequested += Cpu.RaiseNmi;
         _apic.EndOfInterruptBroadcast += _ioapic.EndOfInterrupt;
+        Cpu.TscDeadline = (() => _apic.TscDeadline, _apic.WriteTscDeadline);
         for (var irq = 0; irq < _isaIrqs.Length; irq++)
         {
             var pic = _pic.Input(irq);

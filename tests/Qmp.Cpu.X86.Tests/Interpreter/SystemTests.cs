@@ -250,4 +250,28 @@ public sealed class SystemTests
         Assert.Equal(7u, rig.Cpu.GetRegister(0));
         Assert.True(rig.Cpu.BlockStatistics.Invalidated >= 1);
     }
+
+    [Fact]
+    public void Tsc_deadline_msr_goes_to_the_apic_in_virtual_time()
+    {
+        using var rig = new SystemRig();
+        var now = 5_000L;
+        (ulong Value, long At)? written = null;
+        rig.Cpu.Clock = () => now;
+        rig.Cpu.TscDeadline = (() => 42, (value, at) => written = (value, at));
+        rig.Assemble(0x1000, 32, a =>
+        {
+            a.mov(ecx, 0x6E0);
+            a.mov(eax, 5_000 + 300);
+            a.xor(edx, edx);
+            a.wrmsr();
+            a.rdmsr();
+            a.hlt();
+        });
+        rig.Enter(0x1000, cpl: 0);
+        rig.Run();
+        Assert.Null(rig.Vector);
+        Assert.Equal(((ulong)5_300, 5_300L), written);
+        Assert.Equal(42u, rig.Cpu.GetRegister(0));
+    }
 }

@@ -9,7 +9,7 @@ namespace Qmp.Machine.Devices.Apic;
 /// The local APIC of the one CPU (QEMU's <c>apic</c>) in xAPIC mode: the 4 KiB register page at
 /// 0xFEE00000, the interrupt request/in-service/trigger-mode registers with task and processor
 /// priorities, the local vector table, the timer (one-shot and periodic, counted from virtual
-/// time; TSC-deadline mode is not offered) and self IPIs, as the Intel SDM vol. 3 ch. 10
+/// time, or TSC-deadline mode through IA32_TSC_DEADLINE) and self IPIs, as the Intel SDM vol. 3 ch. 10
 /// describes them. It drives the CPU's INTR pin itself (<see cref="IsPending"/> and
 /// <see cref="Acknowledge"/>): its own vectors, or the 8259 pair's (<see cref="ExtIntSource"/>)
 /// when LINT0 is in ExtINT mode, which it is after reset (virtual wire mode), so a guest that
@@ -50,9 +50,15 @@ public sealed class LocalApic : Device, IInterruptLine, IStatefulDevice
     private const uint EsrIllegalRegister = 1u << 7;
 
     // Writable bits of each LVT entry (SDM figure 10-8): the timer has no delivery mode and only
-    // the one-shot/periodic bit (bit 18 selects TSC-deadline, not offered), LINTs add polarity
+    // the timer mode bits 17-18 (one-shot, periodic, TSC-deadline), LINTs add polarity
     // and trigger mode; remote IRR and delivery status are read-only.
-    private static readonly uint[] _lvtWritable = [0x300FF, 0x107FF, 0x107FF, 0x1A7FF, 0x1A7FF, 0x100FF];
+    private static readonly uint[] _lvtWritable = [0x700FF, 0x107FF, 0x107FF, 0x1A7FF, 0x1A7FF, 0x100FF];
+    private const uint LvtTimerModeMask = 3u << 17;
+    private const uint LvtTscDeadline = 2u << 17;
+
+    // IA32_TSC_DEADLINE: the TSC value and the virtual time it corresponds to (0: disarmed).
+    private ulong _tscDeadline;
+    private long _tscDeadlineTime;
 
     private readonly ApicVectorSet _irr = new();
     private readonly ApicVectorSet _isr = new();
@@ -533,6 +539,12 @@ public sealed class LocalApic : Device, IInterruptLine, IStatefulDevice
         if (n == LvtTimer)
             CatchUpTimer(now);
         var entry = (value & _lvtWritable[n]) | (_lvt[n] & LvtRemoteIrr);
+        if (n == LvtTimer && ((entry ^ _lvt[n]) & LvtTimerModeMask) != 0)
+        {
+            // Changing the timer mode disarms it: the count and the deadline start afresh.
+            _tscDeadline = 0;
+            _initialCount = 0;
+        }
         // While software-disabled the mask bits cannot be cleared (SDM 10.4.7.2).
         if (!SoftwareEnabled)
             entry |= LvtMasked;
@@ -551,8 +563,30 @@ public sealed class LocalApic : Device, IInterruptLine, IStatefulDevice
         }
     }
 
+    private bool TscDeadlineMode => (_lvt[LvtTimer] & LvtTimerModeMask) == LvtTscDeadline;
+
+    /// <summary>IA32_TSC_DEADLINE as the CPU's RDMSR sees it (0 once it fired or when not in TSC-deadline mode).</summary>
+    public ulong TscDeadline => TscDeadlineMode ? _tscDeadline : 0;
+
+    /// <summary>
+    /// WRMSR IA32_TSC_DEADLINE: in TSC-deadline mode the timer fires when the TSC reaches
+    /// <paramref name="deadline"/>, which the CPU has converted to virtual time <paramref name="at"/>;
+    /// 0 disarms it. Outside that mode the write is ignored (SDM 10.5.4.1).
+    /// </summary>
+    public void WriteTscDeadline(ulong deadline, long at)
+    {
+        if (!TscDeadlineMode)
+            return;
+        _tscDeadline = deadline;
+        _tscDeadlineTime = at;
+        UpdateTimer(Now);
+    }
+
     private void WriteInitialCount(uint value)
     {
+        // The initial count is ignored in TSC-deadline mode.
+        if (TscDeadlineMode)
+            return;
         var now = Now;
         CatchUpTimer(now);
         _initialCount = value;
@@ -578,7 +612,7 @@ public sealed class LocalApic : Device, IInterruptLine, IStatefulDevice
 
     private uint CurrentCount(long now)
     {
-        if (_initialCount == 0)
+        if (_initialCount == 0 || TscDeadlineMode)
             return 0;
         var ticks = Math.Max(0, now - _countStart) >> DivideShift;
         if ((_lvt[LvtTimer] & LvtPeriodic) != 0)
@@ -592,6 +626,15 @@ public sealed class LocalApic : Device, IInterruptLine, IStatefulDevice
     {
         if (_timer is null)
             return;
+        if (TscDeadlineMode)
+        {
+            // A masked deadline still expires (the MSR clears) but interrupts nobody.
+            if (_tscDeadline == 0)
+                _timer.Cancel();
+            else
+                _timer.Arm(Math.Max(_tscDeadlineTime, now));
+            return;
+        }
         if ((_lvt[LvtTimer] & LvtMasked) != 0 || _initialCount == 0)
         {
             _timer.Cancel();
@@ -625,6 +668,13 @@ public sealed class LocalApic : Device, IInterruptLine, IStatefulDevice
 
     private void OnTimer()
     {
+        if (TscDeadlineMode)
+        {
+            _tscDeadline = 0;
+            if ((_lvt[LvtTimer] & LvtMasked) == 0)
+                Signal(LvtTimer);
+            return;
+        }
         Signal(LvtTimer);
         // Periodic: the next boundary after now, so a late run yields one interrupt, not a burst.
         UpdateTimer(Now);

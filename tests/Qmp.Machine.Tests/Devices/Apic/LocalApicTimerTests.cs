@@ -167,16 +167,32 @@ public sealed class LocalApicTimerTests
     }
 
     [Fact]
-    public void Tsc_deadline_mode_is_not_offered_so_its_bit_reads_0_and_the_timer_stays_one_shot()
+    public void Tsc_deadline_mode_fires_once_at_the_deadline_and_clears_it()
     {
-        _h.Write(DivideConfig, 0xB);
         _h.Write(LvtTimer, 0x40030);
-        Assert.Equal(0x30u, _h.Read(LvtTimer));
-        _h.Write(InitialCount, 50);
-        Clock.Advance(50);
+        Assert.Equal(0x40030u, _h.Read(LvtTimer));
+        _h.Write(InitialCount, 50);                    // ignored in this mode
+        Assert.Equal(0u, _h.Read(CurrentCount));
+        Apic.WriteTscDeadline(1000, 200);
+        Assert.Equal(1000ul, Apic.TscDeadline);
+        Clock.RunUntil(199);
+        Assert.False(Apic.IsPending);
+        Clock.RunUntil(200);
         Assert.True(TakeInterrupt(0x30));
+        Assert.Equal(0ul, Apic.TscDeadline);
         Clock.Advance(500);
         Assert.False(Apic.IsPending);
+    }
+
+    [Fact]
+    public void Leaving_tsc_deadline_mode_disarms_the_deadline()
+    {
+        _h.Write(LvtTimer, 0x40030);
+        Apic.WriteTscDeadline(1000, 100);
+        _h.Write(LvtTimer, 0x30);
+        Clock.Advance(500);
+        Assert.False(Apic.IsPending);
+        Assert.Equal(0ul, Apic.TscDeadline);
     }
 
     [Fact]
