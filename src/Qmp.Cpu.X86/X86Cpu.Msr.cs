@@ -12,6 +12,9 @@ public sealed partial class X86Cpu
 
     internal ulong ReadTsc() => (ulong)Clock() + TscOffset;
 
+    /// <summary>Raised when the guest writes IA32_APIC_BASE (bit 11 enables the local APIC).</summary>
+    public event Action<ulong>? ApicBaseChanged;
+
     /// <summary>
     /// The local APIC's IA32_TSC_DEADLINE (MSR 0x6E0): read, and write with the deadline converted
     /// to the machine's virtual time. Null when the board has no APIC (the MSR then faults).
@@ -43,6 +46,7 @@ public sealed partial class X86Cpu
                 return true;
             case 0x1B:
                 ApicBase = value & 0xFFFFF900;
+                ApicBaseChanged?.Invoke(ApicBase);
                 return true;
             case 0x8B:
                 return true;

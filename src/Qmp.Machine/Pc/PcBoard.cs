@@ -187,6 +187,7 @@ public sealed class PcBoard : IMachineBoard
         _apic.NmiRequested += Cpu.RaiseNmi;
         _apic.EndOfInterruptBroadcast += _ioapic.EndOfInterrupt;
         Cpu.TscDeadline = (() => _apic.TscDeadline, _apic.WriteTscDeadline);
+        Cpu.ApicBaseChanged += value => _apic.HardwareEnabled = (value & 0x800) != 0;
         for (var irq = 0; irq < _isaIrqs.Length; irq++)
         {
             var pic = _pic.Input(irq);
