@@ -115,6 +115,7 @@ internal static class QemuCommandLine
         var chardevs = new Dictionary<string, ChardevSpec>(StringComparer.Ordinal);
         var monitors = new List<(string ChardevId, bool Pretty, string Option)>();
         var serials = new List<(string Spec, string Option)>();
+        string? debugcon = null;
         var objects = new Dictionary<string, MemoryBackendConfig>(StringComparer.Ordinal);
         string? memoryBackendId = null;
         var devices = new List<DeviceConfig>();
@@ -209,6 +210,9 @@ internal static class QemuCommandLine
                 case "-serial":
                     serials.Add((Value(), option));
                     break;
+                case "-debugcon":
+                    debugcon = Value();
+                    break;
                 case "-device":
                     var device = OptionString.Parse(option, Value(), allowHead: true);
                     var driver = device.Head ?? device.Get("driver") ?? throw new CommandLineException(option, "Parameter 'driver' is missing");
@@ -238,7 +242,7 @@ internal static class QemuCommandLine
         }
         if (monitorSpecs.Count(m => m.Chardev.Backend == "stdio") > 1)
             throw new CommandLineException("-qmp", "only one monitor may use stdio");
-        config = WireGuestChardevs(config, chardevs, serials, devices, noDefaults, monitors.Select(m => m.ChardevId).ToHashSet());
+        config = WireGuestChardevs(config, chardevs, serials, debugcon, devices, noDefaults, monitors.Select(m => m.ChardevId).ToHashSet());
         if (memoryBackendId is not null)
         {
             var backend = objects.GetValueOrDefault(memoryBackendId)
@@ -258,7 +262,7 @@ internal static class QemuCommandLine
     // Serial ports and chardev-backed devices: -serial creates chardevs serial0.. as QEMU does;
     // without -serial and -nodefaults COM1 exists with no backend (QEMU's headless default).
     private static MachineConfig WireGuestChardevs(MachineConfig config, Dictionary<string, ChardevSpec> chardevs, List<(string Spec, string Option)> serials,
-        List<DeviceConfig> devices, bool noDefaults, HashSet<string> monitorChardevs)
+        string? debugcon, List<DeviceConfig> devices, bool noDefaults, HashSet<string> monitorChardevs)
     {
         var backends = new List<CharBackendConfig>();
         var used = new HashSet<string>(StringComparer.Ordinal);
@@ -271,30 +275,38 @@ internal static class QemuCommandLine
             return GuestBackend(spec) with { HasFrontend = true };
         }
         var ports = new List<string?>();
+        // The legacy device specs of -serial and -debugcon: stdio, null, file:P, chardev:ID, unix:..., tcp:...
+        CharBackendConfig SpecBackend(string text, string id, string option) => text switch
+        {
+            "stdio" => new(id, "stdio") { HasFrontend = true },
+            "null" => new(id, "null") { HasFrontend = true },
+            _ when text.StartsWith("file:", StringComparison.Ordinal) => new(id, "file", text[5..]) { HasFrontend = true },
+            _ when text.StartsWith("chardev:", StringComparison.Ordinal) => Backend(option, text[8..]),
+            _ when text.StartsWith("unix:", StringComparison.Ordinal) || text.StartsWith("tcp:", StringComparison.Ordinal)
+                => GuestBackend(ParseQmpShorthand(option, text, id)) with { HasFrontend = true },
+            _ => throw new CommandLineException(option, $"'{text}' is not a valid char driver"),
+        };
         foreach (var (text, option) in serials)
         {
             if (text == "none")
                 continue;
-            var id = $"serial{ports.Count}";
-            CharBackendConfig backend = text switch
-            {
-                "stdio" => new(id, "stdio") { HasFrontend = true },
-                "null" => new(id, "null") { HasFrontend = true },
-                _ when text.StartsWith("file:", StringComparison.Ordinal) => new(id, "file", text[5..]) { HasFrontend = true },
-                _ when text.StartsWith("chardev:", StringComparison.Ordinal) => Backend(option, text[8..]),
-                _ when text.StartsWith("unix:", StringComparison.Ordinal) || text.StartsWith("tcp:", StringComparison.Ordinal)
-                    => GuestBackend(ParseQmpShorthand(option, text, id)) with { HasFrontend = true },
-                _ => throw new CommandLineException(option, $"'{text}' is not a valid char driver"),
-            };
+            var backend = SpecBackend(text, $"serial{ports.Count}", option);
             backends.Add(backend);
             ports.Add(backend.Id);
+        }
+        if (debugcon is { } debugconSpec && debugconSpec != "none")
+        {
+            // QEMU's -debugcon: an isa-debugcon at 0xe9 on a chardev labelled "debugcon".
+            var backend = SpecBackend(debugconSpec, "debugcon", "-debugcon");
+            backends.Add(backend);
+            devices.Add(new DeviceConfig("isa-debugcon", [new("chardev", backend.Id)]));
         }
         if (serials.Count == 0 && !noDefaults)
             ports.Add(null);
         foreach (var device in devices)
         {
             var chardev = device.Properties.FirstOrDefault(p => p.Key == "chardev").Value;
-            if (chardev is not null)
+            if (chardev is not null && !backends.Any(b => b.Id == chardev))
                 backends.Add(Backend("-device", chardev));
         }
         // Chardevs nobody uses yet still exist (query-chardev, ringbuf-read, chardev-remove).

@@ -107,6 +107,16 @@ public class QemuCommandLineTests
     }
 
     [Fact]
+    public void Debugcon_adds_an_isa_debugcon_on_chardev_debugcon()
+    {
+        var config = Assert.Single(QemuCommandLine.Parse(["-debugcon", "file:/tmp/dc.log"]).Machines).Config;
+        var device = Assert.Single(config.Devices);
+        Assert.Equal("isa-debugcon", device.Driver);
+        Assert.Equal("debugcon", device.Properties.Single(p => p.Key == "chardev").Value);
+        Assert.Equal("file", Assert.Single(config.CharBackends).Backend);
+    }
+
+    [Fact]
     public void Machine_help_lists_the_boards_like_QEMU()
     {
         var info = QemuCommandLine.Parse(["-machine", "help"]).InfoOutput;

@@ -77,6 +77,23 @@ public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBu
         Directory.Delete(dir, recursive: true);
     }
 
+    // The Multiboot info with -append and an -initrd module, as the bootinfo guest reports it.
+    [Fact]
+    public async Task Initrd_module_and_command_line_are_laid_out_as_qemu_does()
+    {
+        var dir = Qmpd.TempDir();
+        var module = Path.Combine(dir, "module.txt");
+        File.WriteAllText(module, "hello module\n");
+        var qemu = Qmpd.FindTool("qemu-system-i386", "qemu-system-x86");
+        var (qemuExit, qemuSerial, _) = await RunAsync(qemu, "bootinfo", "-display", "none", "-initrd", module, "-append", "a b");
+        var (qmpdExit, qmpdSerial, _) = await RunAsync(Qmpd.Binary, "bootinfo", "-initrd", module, "-append", "a b");
+        Assert.Equal(1, qemuExit);
+        Assert.Contains("mods_count=1", qemuSerial, StringComparison.Ordinal);
+        Assert.Equal(qemuExit, qmpdExit);
+        Assert.Equal(qemuSerial, qmpdSerial);
+        Directory.Delete(dir, recursive: true);
+    }
+
     // A 64 KiB firmware image whose reset vector (F000:FFF0) writes 0x2A to isa-debug-exit.
     [Fact]
     public async Task Bios_rom_runs_from_the_reset_vector_as_on_qemu()

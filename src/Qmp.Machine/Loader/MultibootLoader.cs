@@ -77,9 +77,10 @@ public static class MultibootLoader
             strings.WriteByte(0);
             return at;
         }
+        // QEMU's order: the modules' command lines, the kernel's, then the boot-loader name.
+        var moduleNames = modules.Select(m => AddString(m.Name)).ToArray();
         var cmdline = AddString($"{kernelName} {append}");
         var loaderName = AddString("qemu");
-        var moduleNames = modules.Select(m => AddString(m.Name)).ToArray();
         var moduleTable = new byte[modules.Count * ModuleEntrySize];
         var next = PageAlign(stringsAddress + (uint)strings.Length);
         for (var n = 0; n < modules.Count; n++)
