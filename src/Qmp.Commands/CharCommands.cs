@@ -61,6 +61,7 @@ public sealed class CharCommands(Machine.Machine machine) : ICharCommands
         {
             ChardevBackendKind.File => new CharBackendConfig(arguments.Id, "file", backend.File!.Data.Out) { Append = backend.File.Data.Append ?? false },
             ChardevBackendKind.Null => new CharBackendConfig(arguments.Id, "null"),
+            ChardevBackendKind.Socket => SocketConfig(arguments.Id, backend.Socket!.Data),
             ChardevBackendKind.Stdio => new CharBackendConfig(arguments.Id, "stdio"),
             ChardevBackendKind.Ringbuf => new CharBackendConfig(arguments.Id, "ringbuf", Size: (int)Math.Min(backend.Ringbuf!.Data.Size ?? 65536, int.MaxValue)),
             _ => new CharBackendConfig(arguments.Id, "ringbuf", Size: (int)Math.Min(backend.Memory!.Data.Size ?? 65536, int.MaxValue)),
@@ -74,7 +75,9 @@ public sealed class CharCommands(Machine.Machine machine) : ICharCommands
         {
             throw new QmpErrorException(QmpErrorClass.GenericError, $"Failed to add chardev '{arguments.Id}': {e.Message}");
         }
-        machine.Chardevs.Add(new Chardev(arguments.Id, () => config.Backend) { Backend = created });
+        if (created is SocketBackend socket)
+            socket.Dispatcher = work => _ = machine.InvokeAsync(work);
+        machine.Chardevs.Add(new Chardev(arguments.Id, () => created is SocketBackend s ? s.Filename : config.Backend) { Backend = created });
         return ValueTask.FromResult(new ChardevReturn());
     }
 
@@ -88,6 +91,19 @@ public sealed class CharCommands(Machine.Machine machine) : ICharCommands
         machine.Chardevs.Remove(arguments.Id);
         (chardev.Backend as IDisposable)?.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    // QEMU's defaults for QMP: server=true, wait=false.
+    private static CharBackendConfig SocketConfig(string id, ChardevSocket socket)
+    {
+        var server = socket.Server ?? true;
+        var wait = server && (socket.Wait ?? false);
+        if (socket.Addr.Type == SocketAddressType.Unix)
+            return new CharBackendConfig(id, "socket", socket.Addr.Unix!.Data.Path) { Server = server, Wait = wait };
+        var inet = socket.Addr.Inet!.Data;
+        if (!int.TryParse(inet.Port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > 65535)
+            throw new QmpErrorException(QmpErrorClass.GenericError, $"Failed to add chardev '{id}': address resolution failed for {inet.Host}:{inet.Port}: Servname not supported for ai_socktype");
+        return new CharBackendConfig(id, "socket") { Host = inet.Host, Port = port, Server = server, Wait = wait };
     }
 
     private RingBufferBackend FindRingbuf(string device)

@@ -37,7 +37,7 @@ public partial class TranscriptTests
             number++;
             if (line.StartsWith("-> ", StringComparison.Ordinal))
             {
-                await connection.SendAsync(line[3..] + "\n");
+                await connection.SendAsync(line[3..].Replace("$DIR", dir, StringComparison.Ordinal) + "\n");
             }
             else if (line == "<- <closed>")
             {

@@ -523,12 +523,470 @@ public sealed partial class ChardevRingbuf : IQapiType<ChardevRingbuf>
     }
 }
 
+/// <summary>
+/// Captures a socket address or address range in the Internet
+/// namespace.
+/// </summary>
+public sealed partial class InetSocketAddress : IQapiType<InetSocketAddress>
+{
+    /// <summary>
+    /// <c>host</c>: host part of the address
+    /// </summary>
+    public required string Host { get; set; }
+
+    /// <summary>
+    /// <c>port</c>: port part of the address
+    /// </summary>
+    public required string Port { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["host", "port"]);
+
+    /// <summary>
+    /// Reads a <see cref="InetSocketAddress"/> with QEMU's argument checks.
+    /// </summary>
+    public static InetSocketAddress FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static InetSocketAddress Read(JsonNode? node) => FromJson(node);
+
+    internal static InetSocketAddress ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("host", out var vHostNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "host"));
+        var vHost = QapiInput.Str(vHostNode, QapiInput.Member(path, "host"));
+        if (!obj.TryGetPropertyValue("port", out var vPortNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "port"));
+        var vPort = QapiInput.Str(vPortNode, QapiInput.Member(path, "port"));
+        var result = new InetSocketAddress { Host = vHost, Port = vPort };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("host", JsonValue.Create(Host));
+        obj.Add("port", JsonValue.Create(Port));
+    }
+}
+
+/// <summary>
+/// Captures a socket address in the local ("Unix socket") namespace.
+/// </summary>
+public sealed partial class UnixSocketAddress : IQapiType<UnixSocketAddress>
+{
+    /// <summary>
+    /// <c>path</c>: filesystem path to use
+    /// </summary>
+    public required string Path { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["path"]);
+
+    /// <summary>
+    /// Reads a <see cref="UnixSocketAddress"/> with QEMU's argument checks.
+    /// </summary>
+    public static UnixSocketAddress FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static UnixSocketAddress Read(JsonNode? node) => FromJson(node);
+
+    internal static UnixSocketAddress ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("path", out var vPathNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "path"));
+        var vPath = QapiInput.Str(vPathNode, QapiInput.Member(path, "path"));
+        var result = new UnixSocketAddress { Path = vPath };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("path", JsonValue.Create(Path));
+    }
+}
+
+/// <summary>
+/// Available SocketAddress types
+/// </summary>
+public enum SocketAddressType
+{
+    /// <summary>
+    /// <c>inet</c>: Internet address
+    /// </summary>
+    Inet,
+    /// <summary>
+    /// <c>unix</c>: Unix domain socket
+    /// </summary>
+    Unix,
+}
+
+/// <summary>
+/// Wire names of <see cref="SocketAddressType"/>.
+/// </summary>
+public static class SocketAddressTypeWire
+{
+    private static readonly string[] _names = ["inet", "unix"];
+
+    /// <summary>
+    /// The value's wire name.
+    /// </summary>
+    public static string ToWire(this SocketAddressType value) => _names[(int)value];
+
+    /// <summary>
+    /// The value with wire name <paramref name="wire"/>, or null.
+    /// </summary>
+    public static SocketAddressType? Parse(string wire) => global::System.Array.IndexOf(_names, wire) is var i and >= 0 ? (SocketAddressType)i : null;
+}
+
+public sealed partial class InetSocketAddressWrapper : IQapiType<InetSocketAddressWrapper>
+{
+    /// <summary>
+    /// <c>data</c>: internet domain socket address
+    /// </summary>
+    public required InetSocketAddress Data { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["data"]);
+
+    /// <summary>
+    /// Reads a <see cref="InetSocketAddressWrapper"/> with QEMU's argument checks.
+    /// </summary>
+    public static InetSocketAddressWrapper FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static InetSocketAddressWrapper Read(JsonNode? node) => FromJson(node);
+
+    internal static InetSocketAddressWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = InetSocketAddress.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var result = new InetSocketAddressWrapper { Data = vData };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("data", Data.ToJson());
+    }
+}
+
+public sealed partial class UnixSocketAddressWrapper : IQapiType<UnixSocketAddressWrapper>
+{
+    /// <summary>
+    /// <c>data</c>: UNIX domain socket address
+    /// </summary>
+    public required UnixSocketAddress Data { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["data"]);
+
+    /// <summary>
+    /// Reads a <see cref="UnixSocketAddressWrapper"/> with QEMU's argument checks.
+    /// </summary>
+    public static UnixSocketAddressWrapper FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static UnixSocketAddressWrapper Read(JsonNode? node) => FromJson(node);
+
+    internal static UnixSocketAddressWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = UnixSocketAddress.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var result = new UnixSocketAddressWrapper { Data = vData };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("data", Data.ToJson());
+    }
+}
+
+/// <summary>
+/// Captures the address of a socket, which could also be a named file
+/// descriptor
+/// </summary>
+public sealed partial class SocketAddressLegacy : IQapiType<SocketAddressLegacy>
+{
+    /// <summary>
+    /// <c>type</c>: Transport type
+    /// </summary>
+    public required SocketAddressType Type { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>inet</c>.
+    /// </summary>
+    public InetSocketAddressWrapper? Inet { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>unix</c>.
+    /// </summary>
+    public UnixSocketAddressWrapper? Unix { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["type"]);
+
+    /// <summary>
+    /// Reads a <see cref="SocketAddressLegacy"/> with QEMU's argument checks.
+    /// </summary>
+    public static SocketAddressLegacy FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static SocketAddressLegacy Read(JsonNode? node) => FromJson(node);
+
+    internal static SocketAddressLegacy ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "type"));
+        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
+        var result = new SocketAddressLegacy { Type = vType };
+        known = _qapiMemberNames;
+        switch (vType)
+        {
+            case SocketAddressType.Inet:
+                result.Inet = InetSocketAddressWrapper.ReadMembers(obj, path, out var inetKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(inetKnown));
+                break;
+            case SocketAddressType.Unix:
+                result.Unix = UnixSocketAddressWrapper.ReadMembers(obj, path, out var unixKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(unixKnown));
+                break;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("type", JsonValue.Create(Type.ToWire()));
+        Inet?.WriteMembers(obj);
+        Unix?.WriteMembers(obj);
+    }
+}
+
+/// <summary>
+/// Configuration info for (stream) socket chardevs.
+/// </summary>
+public sealed partial class ChardevSocket : IQapiType<ChardevSocket>
+{
+    /// <summary>
+    /// <c>logfile</c> (optional): The name of a logfile to save output
+    /// </summary>
+    public string? Logfile { get; set; }
+
+    /// <summary>
+    /// <c>logappend</c> (optional): true to append instead of truncate (default to false to truncate)
+    /// </summary>
+    public bool? Logappend { get; set; }
+
+    /// <summary>
+    /// <c>addr</c>: socket address to listen on (server=true) or connect to (server=false)
+    /// </summary>
+    public required SocketAddressLegacy Addr { get; set; }
+
+    /// <summary>
+    /// <c>server</c> (optional): create server socket (default: true)
+    /// </summary>
+    public bool? Server { get; set; }
+
+    /// <summary>
+    /// <c>wait</c> (optional): wait for incoming connection on server sockets (default: false).  Silently ignored with server: false.
+    /// </summary>
+    public bool? Wait { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["logfile", "logappend", "addr", "server", "wait"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevSocket"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevSocket FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevSocket Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevSocket ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
+        if (!obj.TryGetPropertyValue("addr", out var vAddrNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "addr"));
+        var vAddr = SocketAddressLegacy.FromJson(vAddrNode, QapiInput.Member(path, "addr"), "addr");
+        bool? vServer = obj.TryGetPropertyValue("server", out var vServerNode) ? QapiInput.Bool(vServerNode, QapiInput.Member(path, "server")) : null;
+        bool? vWait = obj.TryGetPropertyValue("wait", out var vWaitNode) ? QapiInput.Bool(vWaitNode, QapiInput.Member(path, "wait")) : null;
+        var result = new ChardevSocket { Logfile = vLogfile, Logappend = vLogappend, Addr = vAddr, Server = vServer, Wait = vWait };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        if (Logfile is not null)
+            obj.Add("logfile", JsonValue.Create(Logfile));
+        if (Logappend is not null)
+            obj.Add("logappend", JsonValue.Create(Logappend.Value));
+        obj.Add("addr", Addr.ToJson());
+        if (Server is not null)
+            obj.Add("server", JsonValue.Create(Server.Value));
+        if (Wait is not null)
+            obj.Add("wait", JsonValue.Create(Wait.Value));
+    }
+}
+
+public sealed partial class ChardevSocketWrapper : IQapiType<ChardevSocketWrapper>
+{
+    /// <summary>
+    /// <c>data</c>: Configuration info for (stream) socket chardevs
+    /// </summary>
+    public required ChardevSocket Data { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["data"]);
+
+    /// <summary>
+    /// Reads a <see cref="ChardevSocketWrapper"/> with QEMU's argument checks.
+    /// </summary>
+    public static ChardevSocketWrapper FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ChardevSocketWrapper Read(JsonNode? node) => FromJson(node);
+
+    internal static ChardevSocketWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = ChardevSocket.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var result = new ChardevSocketWrapper { Data = vData };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("data", Data.ToJson());
+    }
+}
+
 public enum ChardevBackendKind
 {
     /// <summary>
     /// <c>file</c>: regular files
     /// </summary>
     File,
+    /// <summary>
+    /// <c>socket</c>: a stream socket (unix or TCP, server or client)
+    /// </summary>
+    Socket,
     /// <summary>
     /// <c>null</c>: a backend that drops what it is sent and never has input
     /// </summary>
@@ -552,7 +1010,7 @@ public enum ChardevBackendKind
 /// </summary>
 public static class ChardevBackendKindWire
 {
-    private static readonly string[] _names = ["file", "null", "stdio", "ringbuf", "memory"];
+    private static readonly string[] _names = ["file", "socket", "null", "stdio", "ringbuf", "memory"];
 
     /// <summary>
     /// The value's wire name.
@@ -777,6 +1235,11 @@ public sealed partial class ChardevBackend : IQapiType<ChardevBackend>
     public ChardevFileWrapper? File { get; set; }
 
     /// <summary>
+    /// The members for <c>type</c> = <c>socket</c>.
+    /// </summary>
+    public ChardevSocketWrapper? Socket { get; set; }
+
+    /// <summary>
     /// The members for <c>type</c> = <c>null</c>.
     /// </summary>
     public ChardevCommonWrapper? Null { get; set; }
@@ -825,6 +1288,10 @@ public sealed partial class ChardevBackend : IQapiType<ChardevBackend>
                 result.File = ChardevFileWrapper.ReadMembers(obj, path, out var fileKnown);
                 known = new HashSet<string>(_qapiMemberNames.Concat(fileKnown));
                 break;
+            case ChardevBackendKind.Socket:
+                result.Socket = ChardevSocketWrapper.ReadMembers(obj, path, out var socketKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(socketKnown));
+                break;
             case ChardevBackendKind.Null:
                 result.Null = ChardevCommonWrapper.ReadMembers(obj, path, out var nullKnown);
                 known = new HashSet<string>(_qapiMemberNames.Concat(nullKnown));
@@ -859,6 +1326,7 @@ public sealed partial class ChardevBackend : IQapiType<ChardevBackend>
     {
         obj.Add("type", JsonValue.Create(Type.ToWire()));
         File?.WriteMembers(obj);
+        Socket?.WriteMembers(obj);
         Null?.WriteMembers(obj);
         Stdio?.WriteMembers(obj);
         Ringbuf?.WriteMembers(obj);
@@ -1027,6 +1495,58 @@ public sealed partial class ChardevRemoveArguments : IQapiType<ChardevRemoveArgu
     internal void WriteMembers(JsonObject obj)
     {
         obj.Add("id", JsonValue.Create(Id));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>SocketAddressLegacy-</c>.
+/// </summary>
+public sealed partial class SocketAddressLegacyBase : IQapiType<SocketAddressLegacyBase>
+{
+    /// <summary>
+    /// <c>type</c>
+    /// </summary>
+    public required SocketAddressType Type { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["type"]);
+
+    /// <summary>
+    /// Reads a <see cref="SocketAddressLegacyBase"/> with QEMU's argument checks.
+    /// </summary>
+    public static SocketAddressLegacyBase FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static SocketAddressLegacyBase Read(JsonNode? node) => FromJson(node);
+
+    internal static SocketAddressLegacyBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "type"));
+        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
+        var result = new SocketAddressLegacyBase { Type = vType };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("type", JsonValue.Create(Type.ToWire()));
     }
 }
 

@@ -55,6 +55,6 @@ public sealed class SocketBackendTests
     {
         var path = Path.Combine(Path.GetTempPath(), $"qmpd-nobody-{Guid.NewGuid():N}.sock");
         var e = Assert.Throws<MachineOperationException>(() => SocketBackend.Connect(path, null, 0));
-        Assert.StartsWith($"Failed to connect to 'unix:{path}'", e.Message, StringComparison.Ordinal);
+        Assert.Equal($"Failed to connect to '{path}': No such file or directory", e.Message);
     }
 }

@@ -90,7 +90,10 @@ public sealed class SocketBackend : ICharBackend, IDisposable
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new MachineOperationException($"Failed to connect to '{Describe(path, host, port)}': {e.Message}");
+            // QEMU's wording: the address as given and the errno text.
+            var reason = path is not null && !File.Exists(path) ? "No such file or directory"
+                : e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused" : e.Message;
+            throw new MachineOperationException($"Failed to connect to '{(path ?? $"{host}:{port}")}': {reason}");
         }
         var backend = new SocketBackend(null, Describe(path, host, port), null);
         backend.Attach(socket);
