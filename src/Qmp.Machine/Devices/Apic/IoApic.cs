@@ -148,6 +148,12 @@ public sealed class IoApic : Device, IStatefulDevice
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        new("version", "uint8", () => (long)Version, v => Version = (byte)Qom.QomValues.UInt32(v, "version")),
+    ];
+
+    /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope)
     {
         if (_version is not (0x11 or 0x20))

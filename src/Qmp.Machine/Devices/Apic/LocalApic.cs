@@ -352,6 +352,12 @@ public sealed class LocalApic : Device, IInterruptLine, IStatefulDevice
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        new("id", "uint8", () => (long)ApicId, v => ApicId = (byte)Qom.QomValues.UInt32(v, "id")),
+    ];
+
+    /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope)
     {
         if ((_baseAddress & 0xFFF) != 0)

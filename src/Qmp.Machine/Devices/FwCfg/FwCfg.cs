@@ -246,6 +246,12 @@ public sealed class FwCfg : Device, IStatefulDevice
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        new("dma_enabled", "bool", () => DmaEnabled, v => DmaEnabled = Qom.QomValues.Bool(v, "dma_enabled")),
+    ];
+
+    /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope)
     {
         var maxCpus = _maxCpus ?? _cpuCount;

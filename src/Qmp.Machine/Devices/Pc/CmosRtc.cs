@@ -199,6 +199,13 @@ public sealed class CmosRtc : Device, IStatefulDevice
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        new("iobase", "uint32", () => (long)IoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
+        new("irq", "uint32", () => (long)Irq, v => Irq = (int)Qom.QomValues.UInt32(v, "irq")),
+    ];
+
+    /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope)
     {
         if (_irqNumber is < 0 or > 15)

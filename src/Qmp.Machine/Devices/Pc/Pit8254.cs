@@ -92,6 +92,12 @@ public sealed class Pit8254 : Device, IStatefulDevice
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        new("iobase", "uint32", () => (long)IoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
+    ];
+
+    /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope)
     {
         _clock = ClockOverride ?? new TimerQueueClock(scope.Context.Timers);

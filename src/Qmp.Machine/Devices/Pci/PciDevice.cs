@@ -360,6 +360,18 @@ public abstract class PciDevice : Device, IStatefulDevice
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Qom.QomProperty> QomProperties() =>
+    [
+        // QEMU's addr: slot << 3 | function, -1 for "any slot".
+        new("addr", "int32", () => Slot is { } slot ? (slot << 3) | Function : -1, v =>
+        {
+            var value = Qom.QomValues.Int32(v, "addr");
+            (Slot, Function) = value < 0 ? ((int?)null, 0) : (value >> 3, value & 7);
+        }),
+        new("multifunction", "bool", () => Multifunction, v => Multifunction = Qom.QomValues.Bool(v, "multifunction")),
+    ];
+
+    /// <inheritdoc/>
     protected sealed override void OnRealize(RealizeScope scope)
     {
         var bus = _bus ?? throw new DeviceRealizeException($"No 'PCI' bus found for device '{TypeName}'");
