@@ -242,6 +242,9 @@ internal static class QemuCommandLine
         }
         if (monitorSpecs.Count(m => m.Chardev.Backend == "stdio") > 1)
             throw new CommandLineException("-qmp", "only one monitor may use stdio");
+        var machineType = MachineTypes.Find(config.MachineType)!;
+        if (config.Cpus > machineType.CpuMax)
+            throw new CommandLineException("-smp", $"Invalid SMP CPUs {config.Cpus}. The max CPUs supported by machine '{machineType.Name}' is {machineType.CpuMax}");
         config = WireGuestChardevs(config, chardevs, serials, debugcon, devices, noDefaults, monitors.Select(m => m.ChardevId).ToHashSet());
         if (memoryBackendId is not null)
         {

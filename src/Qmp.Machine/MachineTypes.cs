@@ -3,9 +3,9 @@ namespace Qmp.Machine;
 /// <summary>The boards qmpd knows, and lookup by name or alias.</summary>
 public static class MachineTypes
 {
-    /// <summary>The i440FX PC, qmpd's default board.</summary>
+    /// <summary>The i440FX PC, qmpd's default board (one vCPU for now).</summary>
     public static readonly MachineType Pc = new(
-        "pc-i440fx-10.0", "pc", IsDefault: true, CpuMax: 255, "qemu32-i386-cpu", "pc.ram",
+        "pc-i440fx-10.0", "pc", IsDefault: true, CpuMax: 1, "qemu32-i386-cpu", "pc.ram",
         "Standard PC (i440FX + PIIX, 1996)");
 
     /// <summary>An empty machine: no board devices, at most one CPU.</summary>

@@ -31,14 +31,14 @@ public class QemuCommandLineTests
         var options = QemuCommandLine.Parse(
         [
             "-name", "guest=vm1,debug-threads=on", "-uuid", "5f8e3a5c-2b8e-4e0f-9d44-0b1c4f1e2a3d",
-            "-machine", "pc,usb=off,dump-guest-core=off", "-m", "size=1048576k", "-smp", "2,sockets=2,cores=1,threads=1",
+            "-machine", "pc,usb=off,dump-guest-core=off", "-m", "size=1048576k", "-smp", "1,sockets=1,cores=1,threads=1",
             "-chardev", "socket,id=charmonitor,fd=26,server=on,wait=off", "-mon", "chardev=charmonitor,id=monitor,mode=control",
             "-no-shutdown", "-display", "none",
         ]);
         var machine = Assert.Single(options.Machines);
         Assert.Equal("vm1", machine.Config.Name);
         Assert.Equal(1L << 30, machine.Config.RamSize);
-        Assert.Equal(2, machine.Config.Cpus);
+        Assert.Equal(1, machine.Config.Cpus);
         Assert.Equal("pc-i440fx-10.0", machine.Config.MachineType);
         Assert.True(machine.Config.NoShutdown);
         Assert.Equal(26, Assert.Single(machine.Monitors).Chardev.Fd);
@@ -72,6 +72,7 @@ public class QemuCommandLineTests
     [InlineData(new[] { "-chardev", "socket,id=c,path=/x,bogus=1" }, "-chardev: Invalid parameter 'bogus'")]
     [InlineData(new[] { "-qmp", "stdio", "-daemonize" }, "-daemonize: -nographic, -qmp stdio and -serial stdio cannot be used with -daemonize")]
     [InlineData(new[] { "-smp", "0" }, "-smp: Invalid SMP CPUs 0")]
+    [InlineData(new[] { "-smp", "2" }, "-smp: Invalid SMP CPUs 2. The max CPUs supported by machine 'pc-i440fx-10.0' is 1")]
     [InlineData(new[] { "-display", "gtk" }, "-display: qmpd is headless: only 'none' is supported")]
     [InlineData(new[] { "--config" }, "--config: takes one file and no other options")]
     [InlineData(new[] { "-machine", "pc,memory-backend=mem" }, "-machine: Memory backend 'mem' not found")]

@@ -22,6 +22,9 @@ internal sealed class CompositeTestDevice : Device
 
     public ushort Port { get; init; } = 0x300;
 
+    /// <summary>A name unique to this instance, so a test can find its memfd among the process's fds.</summary>
+    public string MemfdName { get; } = $"test-composite-{Guid.NewGuid():N}";
+
     protected override void OnRealize(RealizeScope scope)
     {
         var step = 0;
@@ -37,7 +40,7 @@ internal sealed class CompositeTestDevice : Device
         Next();
         scope.ConnectIrq(5).Raise();
         Next();
-        HostMemory = scope.Own(RamBlock.CreateMemfd("test-composite", 4096, share: false));
+        HostMemory = scope.Own(RamBlock.CreateMemfd(MemfdName, 4096, share: false));
         Next();
         if (Child is not null)
             scope.RealizeChild(Child);

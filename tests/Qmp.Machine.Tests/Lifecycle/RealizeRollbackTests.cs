@@ -23,7 +23,6 @@ public sealed class RealizeRollbackTests
     public void Failed_realize_leaves_nothing_behind(int failAt)
     {
         var (context, io, memory, irq) = NewBoard();
-        var fdsBefore = OpenFds();
         var child = new CompositeTestDevice { Port = 0x310, FailAtStep = failAt == CompositeTestDevice.Steps ? 2 : -1 };
         var device = new CompositeTestDevice { Child = child, FailAtStep = failAt < CompositeTestDevice.Steps ? failAt : -1 };
         var flatBefore = memory.FlatView.Count;
@@ -37,7 +36,7 @@ public sealed class RealizeRollbackTests
         Assert.Null(io.Find(0x310));
         Assert.Equal(flatBefore, memory.FlatView.Count);
         Assert.False(irq.Level);
-        Assert.Equal(fdsBefore, OpenFds());
+        Assert.Equal(0, OpenFds(device.MemfdName) + OpenFds(child.MemfdName));
         // The same resources are free for a device that realizes properly.
         var again = new CompositeTestDevice { Child = new CompositeTestDevice { Port = 0x310 } };
         again.Realize(context);
@@ -49,19 +48,19 @@ public sealed class RealizeRollbackTests
     public void Unrealize_releases_every_resource_and_can_be_repeated()
     {
         var (context, io, memory, irq) = NewBoard();
-        var fdsBefore = OpenFds();
-        var device = new CompositeTestDevice { Child = new CompositeTestDevice { Port = 0x310 } };
+        var child = new CompositeTestDevice { Port = 0x310 };
+        var device = new CompositeTestDevice { Child = child };
         device.Realize(context);
         Assert.NotNull(io.Find(0x300));
         Assert.True(irq.Level);
-        Assert.Equal(fdsBefore + 2, OpenFds());
+        Assert.Equal(2, OpenFds(device.MemfdName) + OpenFds(child.MemfdName));
         device.Unrealize();
         device.Unrealize();
         Assert.Null(io.Find(0x300));
         Assert.Null(io.Find(0x310));
         Assert.Single(memory.FlatView);
         Assert.False(irq.Level);
-        Assert.Equal(fdsBefore, OpenFds());
+        Assert.Equal(0, OpenFds(device.MemfdName) + OpenFds(child.MemfdName));
     }
 
     [Fact]
@@ -75,7 +74,9 @@ public sealed class RealizeRollbackTests
         device.Unrealize();
     }
 
-    private static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
+    // Fds of this process whose target is the memfd called <paramref name="name"/> (other tests run in parallel, so count only ours).
+    private static int OpenFds(string name) =>
+        Directory.GetFiles("/proc/self/fd").Count(f => (new FileInfo(f).LinkTarget ?? "").Contains(name, StringComparison.Ordinal));
 
     private static (DeviceContext Context, PortIoSpace Io, AddressSpace Memory, IrqLine Irq) NewBoard()
     {
