@@ -94,6 +94,55 @@ public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBu
         Directory.Delete(dir, recursive: true);
     }
 
+    // system_reset reboots the guest: the kernel is loaded again and starts from its entry.
+    [Fact]
+    public async Task System_reset_reboots_the_kernel()
+    {
+        var dir = Qmpd.TempDir();
+        var serialPath = Path.Combine(dir, "serial.txt");
+        var socketPath = Path.Combine(dir, "qmp.sock");
+        await using var qmpd = Qmpd.Start(["-nodefaults", "-serial", $"file:{serialPath}", "-qmp", $"unix:{socketPath},server=on,wait=off", "-kernel", guests.Elf("demo")]);
+        await using var client = await QmpClient.ConnectAsync(new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync(socketPath), ownsSocket: true));
+        await client.NegotiateAsync();
+        int Banners() => File.Exists(serialPath) ? File.ReadAllText(serialPath).Split('\n').Count(l => l == "qmpd demo guest") : 0;
+        await WaitForAsync(() => Banners() == 1, qmpd);
+        var reset = client.WaitEventAsync("RESET");
+        await client.ExecuteAsync("system_reset");
+        var e = await reset.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(false, e.Data?["guest"]?.GetValue<bool>());
+        await WaitForAsync(() => Banners() == 2, qmpd);
+        await client.ExecuteAsync("quit");
+        await qmpd.WaitForExitAsync();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    // A guest that pulses the reset line through the keyboard controller (0xFE to port 0x64):
+    // under -no-reboot both QEMU and qmpd report SHUTDOWN guest-reset and exit 0.
+    [Fact]
+    public async Task Keyboard_controller_reset_under_no_reboot_shuts_down_as_on_qemu()
+    {
+        var dir = Qmpd.TempDir();
+        var rom = new byte[64 * 1024];
+        new byte[] { 0xB0, 0xFE, 0xE6, 0x64, 0xF4 }.CopyTo(rom, 0xFFF0);
+        var romPath = Path.Combine(dir, "rom.bin");
+        File.WriteAllBytes(romPath, rom);
+        foreach (var binary in new[] { Qmpd.Binary, Qmpd.FindTool("qemu-system-i386", "qemu-system-x86") })
+        {
+            var socketPath = Path.Combine(dir, "qmp.sock");
+            await using var process = CapturedProcess.Start(binary, ["-nodefaults", "-display", "none", "-no-reboot", "-S", "-bios", romPath,
+                "-qmp", $"unix:{socketPath},server=on,wait=off"]);
+            await using var client = await QmpClient.ConnectAsync(new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync(socketPath), ownsSocket: true));
+            await client.NegotiateAsync();
+            var shutdown = client.WaitEventAsync("SHUTDOWN");
+            await client.ExecuteAsync("cont");
+            var e = await shutdown.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(true, e.Data?["guest"]?.GetValue<bool>());
+            Assert.Equal("guest-reset", e.Data?["reason"]?.GetValue<string>());
+            Assert.Equal(0, await process.WaitForExitAsync());
+        }
+        Directory.Delete(dir, recursive: true);
+    }
+
     // A 64 KiB firmware image whose reset vector (F000:FFF0) writes 0x2A to isa-debug-exit.
     [Fact]
     public async Task Bios_rom_runs_from_the_reset_vector_as_on_qemu()
