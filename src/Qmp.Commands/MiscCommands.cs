@@ -14,6 +14,13 @@ public sealed class MiscCommands(Machine.Machine machine, HumanMonitor humanMoni
     public ValueTask StopAsync(CancellationToken cancellationToken) => DomainMapping.Guard(() => machine.StopAsync(cancellationToken));
 
     /// <inheritdoc/>
+    public async ValueTask InjectNmiAsync(CancellationToken cancellationToken)
+    {
+        var board = machine.Board ?? throw new Schema.Runtime.QmpErrorException(Schema.Runtime.QmpErrorClass.GenericError, "this feature or command is not currently supported");
+        await machine.InvokeAsync(board.InjectNmi, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
     public ValueTask ContAsync(CancellationToken cancellationToken) => DomainMapping.Guard(() => machine.ContinueAsync(cancellationToken));
 
     /// <inheritdoc/>

@@ -21,6 +21,9 @@ public interface IMachineBoard : IDisposable
     /// <summary>The board's devices, in realize order (the QOM tree shows them).</summary>
     IReadOnlyList<Devices.Device> Devices { get; }
 
+    /// <summary>QMP <c>inject-nmi</c>: an NMI through the local APIC's LINT1, as on QEMU's pc (the guest must have set LINT1 to NMI delivery, as firmware does).</summary>
+    void InjectNmi();
+
     /// <summary>Presses the power button the guest can see (QMP <c>system_powerdown</c>).</summary>
     void PressPowerButton();
 }

@@ -143,6 +143,38 @@ public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBu
         Directory.Delete(dir, recursive: true);
     }
 
+    // inject-nmi reaches a guest halted with interrupts off, through LINT1 of the local APIC as on
+    // QEMU's pc; the nmi guest prints the same on both.
+    [Fact]
+    public async Task Inject_nmi_reaches_a_halted_guest_as_on_qemu()
+    {
+        var outputs = new List<string>();
+        foreach (var binary in new[] { Qmpd.Binary, Qmpd.FindTool("qemu-system-i386", "qemu-system-x86") })
+        {
+            var dir = Qmpd.TempDir();
+            var serialPath = Path.Combine(dir, "serial.txt");
+            var socketPath = Path.Combine(dir, "qmp.sock");
+            await using var process = CapturedProcess.Start(binary, ["-nodefaults", "-display", "none", "-serial", $"file:{serialPath}", "-kernel", guests.Elf("nmi"),
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-qmp", $"unix:{socketPath},server=on,wait=off"]);
+            await using var client = await QmpClient.ConnectAsync(new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync(socketPath), ownsSocket: true));
+            await client.NegotiateAsync();
+            await WaitForAsync(() => File.Exists(serialPath) && File.ReadAllText(serialPath).Contains("waiting for NMI", StringComparison.Ordinal), process);
+            try
+            {
+                await client.ExecuteAsync("inject-nmi");
+            }
+            catch (IOException)
+            {
+                // The guest may exit (isa-debug-exit) before the reply leaves, on QEMU too.
+            }
+            Assert.Equal(1, await process.WaitForExitAsync());
+            outputs.Add(File.ReadAllText(serialPath));
+            Directory.Delete(dir, recursive: true);
+        }
+        Assert.EndsWith("NMI: vector 2 while halted\nPASS\n", outputs[0], StringComparison.Ordinal);
+        Assert.Equal(outputs[1], outputs[0]);
+    }
+
     // A 64 KiB firmware image whose reset vector (F000:FFF0) writes 0x2A to isa-debug-exit.
     [Fact]
     public async Task Bios_rom_runs_from_the_reset_vector_as_on_qemu()

@@ -116,6 +116,9 @@ public sealed class PcBoard : IMachineBoard
     public void PressPowerButton() => _acpi.PressPowerButton();
 
     /// <inheritdoc/>
+    public void InjectNmi() => _apic.Lint1.Pulse();
+
+    /// <inheritdoc/>
     public void Dispose()
     {
         for (var i = _devices.Count - 1; i >= 0; i--)
@@ -350,8 +353,13 @@ public sealed class PcBoard : IMachineBoard
         try
         {
             var name = _config.Kernel ?? "qmpd-demo";
-            // Without firmware nobody routes PCI interrupts: do what SeaBIOS does on QEMU's pc.
+            // Without firmware nobody routes PCI interrupts or sets up the local APIC: leave both
+            // as SeaBIOS leaves them on QEMU's pc before it jumps to a -kernel image (APIC enabled,
+            // LINT0 ExtINT and LINT1 NMI, both level-triggered).
             _pci.ApplyFirmwareIrqRouting();
+            Memory.Write(LocalApic.DefaultBaseAddress + 0xF0, 4, Memory.Read(LocalApic.DefaultBaseAddress + 0xF0, 4) | 0x100);
+            Memory.Write(LocalApic.DefaultBaseAddress + 0x350, 4, 0x8700);
+            Memory.Write(LocalApic.DefaultBaseAddress + 0x360, 4, 0x8400);
             var image = MultibootLoader.Load(Memory, _config.RamSize, _kernel, name, _config.Append, _modules);
             Cpu.EnterFlatProtectedMode(image.Entry, eflags: 0x6);
             Cpu.SetDescriptorTables(image.GdtBase, image.GdtLimit, 0, 0x3FF);

@@ -146,4 +146,11 @@ public interface IMiscCommands
     /// </summary>
     ValueTask<string> HumanMonitorCommandAsync(HumanMonitorCommandArguments arguments, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <c>inject-nmi</c>: Injects a Non-Maskable Interrupt into the default CPU (x86/s390) or
+    /// all CPUs (ppc64).  The command fails when the guest doesn't support
+    /// injecting.
+    /// </summary>
+    ValueTask InjectNmiAsync(CancellationToken cancellationToken);
+
 }

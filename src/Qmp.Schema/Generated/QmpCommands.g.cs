@@ -38,6 +38,7 @@ public static partial class QmpCommands
         new("stop", false, false, [], true),
         new("cont", false, false, [], true),
         new("human-monitor-command", false, false, [], true),
+        new("inject-nmi", false, false, [], true),
         new("qom-list", false, true, [], true),
         new("qom-get", false, true, [], true),
         new("qom-set", false, true, [], true),
@@ -185,6 +186,12 @@ public static partial class QmpCommands
             var parsed = HumanMonitorCommandArguments.FromJson(arguments);
             var result = await misc.HumanMonitorCommandAsync(parsed, cancellationToken).ConfigureAwait(false);
             return JsonValue.Create(result);
+        };
+        handlers["inject-nmi"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            await misc.InjectNmiAsync(cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
         };
         handlers["qom-list"] = async (arguments, cancellationToken) =>
         {

@@ -35,6 +35,7 @@ public static class QmpIntrospection
         {"name":"stop","meta-type":"command","arg-type":"0","ret-type":"0"},
         {"name":"cont","meta-type":"command","arg-type":"0","ret-type":"0"},
         {"name":"human-monitor-command","meta-type":"command","arg-type":"21","ret-type":"str"},
+        {"name":"inject-nmi","meta-type":"command","arg-type":"0","ret-type":"0"},
         {"name":"qom-list","meta-type":"command","arg-type":"22","ret-type":"[23]"},
         {"name":"qom-get","meta-type":"command","arg-type":"24","ret-type":"any"},
         {"name":"qom-set","meta-type":"command","arg-type":"25","ret-type":"0"},
