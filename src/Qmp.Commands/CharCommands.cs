@@ -75,9 +75,7 @@ public sealed class CharCommands(Machine.Machine machine) : ICharCommands
         {
             throw new QmpErrorException(QmpErrorClass.GenericError, $"Failed to add chardev '{arguments.Id}': {e.Message}");
         }
-        if (created is SocketBackend socket)
-            socket.Dispatcher = work => _ = machine.InvokeAsync(work);
-        machine.Chardevs.Add(new Chardev(arguments.Id, () => created is SocketBackend s ? s.Filename : config.Backend) { Backend = created });
+        machine.AddGuestChardev(arguments.Id, config.Backend, created, frontendOpen: false);
         return ValueTask.FromResult(new ChardevReturn());
     }
 

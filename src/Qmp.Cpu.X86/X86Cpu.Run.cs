@@ -46,8 +46,12 @@ public sealed unsafe partial class X86Cpu
     public CpuExit Run(long blockBudget = long.MaxValue)
     {
         _threadId = Environment.CurrentManagedThreadId;
-        _translator ??= new BlockTranslator(this);
-        WatchRamBlocks();
+        if (_translator is null)
+        {
+            // First run: hook the RAM blocks; later layout changes re-hook through _flushRequested.
+            _translator = new BlockTranslator(this);
+            WatchRamBlocks();
+        }
         while (true)
         {
             if (_exitRequested)

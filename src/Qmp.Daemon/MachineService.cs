@@ -42,16 +42,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         if (spec.Config.MemoryBackend is { } memory)
             machine.Objects.AddExisting(new Machine.Qom.UserObject(memory.Id, memory.Type, memory.Size, memory.Share, null) { InUse = board is not null });
         foreach (var config in spec.Config.CharBackends)
-        {
-            var backend = backends[config.Id];
-            if (backend is Machine.Chardevs.Backends.SocketBackend socket)
-                socket.Dispatcher = work => _ = machine.InvokeAsync(work);
-            machine.Chardevs.Add(new Chardev(config.Id, () => backend is Machine.Chardevs.Backends.SocketBackend s ? s.Filename : config.Backend)
-            {
-                Backend = backend,
-                FrontendOpen = config.HasFrontend && board is not null,
-            });
-        }
+            machine.AddGuestChardev(config.Id, config.Backend, backends[config.Id], config.HasFrontend && board is not null);
         var events = new QmpEventBroadcaster();
         machine.AddObserver(new MachineEventBridge(events));
         var commands = MachineCommandSet.Create(machine);

@@ -49,6 +49,22 @@ public sealed class Machine : IDisposable
     /// <summary>User-creatable objects (<c>/objects</c>): memory backends.</summary>
     public Qom.UserObjectRegistry Objects { get; } = new();
 
+    /// <summary>
+    /// Registers the backend of a guest chardev (created from the command line or chardev-add):
+    /// a socket backend hands its input to this machine's thread, and query-chardev shows the
+    /// socket's connection state or else the backend's name, as QEMU's filename.
+    /// </summary>
+    public void AddGuestChardev(string id, string backendName, Qmp.Machine.Chardevs.ICharBackend backend, bool frontendOpen)
+    {
+        if (backend is Qmp.Machine.Chardevs.Backends.SocketBackend socket)
+            socket.Dispatcher = work => _ = InvokeAsync(work);
+        Chardevs.Add(new Chardev(id, () => backend is Qmp.Machine.Chardevs.Backends.SocketBackend s ? s.Filename : backendName)
+        {
+            Backend = backend,
+            FrontendOpen = frontendOpen,
+        });
+    }
+
     /// <summary>The character devices of this machine, in creation order.</summary>
     public ChardevRegistry Chardevs { get; } = new();
 
