@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Qmp.Cpu.X86;
 using Qmp.Machine.Chardevs;
 using Qmp.Machine.Devices;
@@ -9,6 +10,7 @@ using Qmp.Machine.Devices.Pc;
 using Qmp.Machine.Devices.Pci;
 using Qmp.Machine.Devices.Virtio;
 using Qmp.Machine.Loader;
+using Qmp.Machine.Qom;
 using Qmp.Machine.Timers;
 using Qmp.Memory;
 
@@ -233,64 +235,64 @@ public sealed class PcBoard : IMachineBoard
             _devices.Add(CreateDevice(device, backendById, _pci));
     }
 
+    // -device: the catalog makes the device and its QOM properties take the values, so the
+    // command line, qom-set and device-list-properties share one definition of each property.
+    // Only what is not a QOM property here is handled apart: the id, the chardev, the PCI bus
+    // address, and the virtio transport variant.
     private static Device CreateDevice(DeviceConfig config, Dictionary<string, ICharBackend> backends, PciHost pci)
     {
-        switch (config.Driver)
+        if (!DeviceCatalog.UserCreatable.Contains(config.Driver))
+            throw new MachineOperationException($"'{config.Driver}' is not a valid device model name");
+        var device = DeviceCatalog.Create(config.Driver, Property(config, "id"))!;
+        var properties = device.QomProperties().ToDictionary(p => p.Name, StringComparer.Ordinal);
+        if (device is PciDevice pciDevice)
+            pciDevice.Bus = pci;
+        foreach (var (key, value) in config.Properties)
         {
-            case "virtio-rng-pci":
+            switch (key, device)
             {
-                var device = new VirtioRngPci { Id = Property(config, "id"), Bus = pci };
-                foreach (var (key, value) in config.Properties)
-                {
-                    switch (key)
-                    {
-                        case "id": break;
-                        case "bus" when value == pci.BusName: break;
-                        case "bus": throw new MachineOperationException($"Bus '{value}' not found");
-                        case "addr": (device.Slot, device.Function) = ParsePciAddress(config, value); break;
-                        // qmpd's virtio devices are modern-only: QEMU's disable-legacy=on form.
-                        case "disable-legacy" when value is "on" or "true": break;
-                        case "disable-modern" when value is "off" or "false": break;
-                        case "disable-legacy" or "disable-modern":
-                            throw new MachineOperationException($"{config.Driver}: only modern virtio (disable-legacy=on, disable-modern=off) is supported");
-                        default: throw UnknownProperty(config, key);
-                    }
-                }
-                return device;
+                case ("id", _):
+                    break;
+                case ("chardev", DebugConsole console):
+                    console.Backend = backends[value];
+                    break;
+                case ("bus", PciDevice) when value == pci.BusName:
+                    break;
+                case ("bus", PciDevice):
+                    throw new MachineOperationException($"Bus '{value}' not found");
+                case ("addr", PciDevice slotted):
+                    (slotted.Slot, slotted.Function) = ParsePciAddress(config, value);
+                    break;
+                // qmpd's virtio devices are modern-only: QEMU's disable-legacy=on form.
+                case ("disable-legacy", VirtioPciDevice) when value is "on" or "true":
+                case ("disable-modern", VirtioPciDevice) when value is "off" or "false":
+                    break;
+                case ("disable-legacy" or "disable-modern", VirtioPciDevice):
+                    throw new MachineOperationException($"{config.Driver}: only modern virtio (disable-legacy=on, disable-modern=off) is supported");
+                default:
+                    var property = properties.GetValueOrDefault(key) ?? throw new MachineOperationException($"Property '{config.Driver}.{key}' not found");
+                    SetFromText(config, property, value);
+                    break;
             }
-            case "isa-debug-exit":
-            {
-                var device = new IsaDebugExit { Id = Property(config, "id") };
-                foreach (var (key, value) in config.Properties)
-                {
-                    switch (key)
-                    {
-                        case "id": break;
-                        case "iobase": device.IoBase = (ushort)ParseNumber(config, key, value, 0xFFFF); break;
-                        case "iosize": device.IoSize = (int)ParseNumber(config, key, value, 0x10000); break;
-                        default: throw UnknownProperty(config, key);
-                    }
-                }
-                return device;
-            }
-            case "isa-debugcon":
-            {
-                var device = new DebugConsole { Id = Property(config, "id") };
-                foreach (var (key, value) in config.Properties)
-                {
-                    switch (key)
-                    {
-                        case "id": break;
-                        case "iobase": device.IoBase = (ushort)ParseNumber(config, key, value, 0xFFFF); break;
-                        case "readback": device.Readback = (byte)ParseNumber(config, key, value, 0xFF); break;
-                        case "chardev": device.Backend = backends[value]; break;
-                        default: throw UnknownProperty(config, key);
-                    }
-                }
-                return device;
-            }
-            default:
-                throw new MachineOperationException($"'{config.Driver}' is not a valid device model name");
+        }
+        return device;
+    }
+
+    // QEMU's -device value syntax: integers in decimal or 0x hex, booleans on/off.
+    private static void SetFromText(DeviceConfig config, QomProperty property, string text)
+    {
+        JsonNode? value = property.Type == "bool"
+            ? text switch { "on" or "true" or "yes" => true, "off" or "false" or "no" => false, _ => null }
+            : text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && long.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var hex) ? hex
+            : long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number
+            : null;
+        try
+        {
+            property.Set(value ?? throw new OverflowException());
+        }
+        catch (Exception e) when (e is MachineOperationException or OverflowException)
+        {
+            throw new MachineOperationException($"Property '{config.Driver}.{property.Name}' doesn't take value '{text}'");
         }
     }
 
@@ -307,19 +309,6 @@ public sealed class PcBoard : IMachineBoard
 
     private static string? Property(DeviceConfig config, string key) =>
         config.Properties.FirstOrDefault(p => p.Key == key).Value;
-
-    private static MachineOperationException UnknownProperty(DeviceConfig config, string key) =>
-        new($"Property '{config.Driver}.{key}' not found");
-
-    private static long ParseNumber(DeviceConfig config, string key, string text, long max)
-    {
-        var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? long.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var value)
-            : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
-        if (!ok || value < 0 || value > max)
-            throw new MachineOperationException($"Property '{config.Driver}.{key}' doesn't take value '{text}'");
-        return value;
-    }
 
     private void RealizeAll(DeviceContext context)
     {

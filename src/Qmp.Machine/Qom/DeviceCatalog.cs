@@ -7,28 +7,31 @@ using Qmp.Machine.Devices.Virtio;
 namespace Qmp.Machine.Qom;
 
 /// <summary>
-/// Fresh, unrealized instances of every device type qmpd implements, for device-list-properties
+/// Fresh, unrealized instances of every device type qmpd implements, for -device and device-list-properties
 /// (constructors touch no host resource, so this is free of side effects).
 /// </summary>
 public static class DeviceCatalog
 {
-    private static readonly Dictionary<string, Func<Device>> s_factories = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<string?, Device>> s_factories = new(StringComparer.Ordinal)
     {
-        ["isa-debug-exit"] = () => new IsaDebugExit(),
-        ["isa-debugcon"] = () => new DebugConsole(),
-        ["isa-serial"] = () => new Uart16550(),
-        ["isa-i8259"] = () => new Pic8259Pair(),
-        ["isa-pit"] = () => new Pit8254(),
-        ["isa-pcspk"] = () => new PcSpeaker(),
-        ["mc146818rtc"] = () => new CmosRtc(),
-        ["i8042"] = () => new I8042(),
-        ["PIIX4_PM"] = () => new AcpiPm(),
-        ["fw_cfg_io"] = () => new Devices.FwCfg.FwCfg(),
-        ["apic"] = () => new LocalApic(),
-        ["ioapic"] = () => new IoApic(),
-        ["virtio-rng-pci"] = () => new VirtioRngPci(),
+        ["isa-debug-exit"] = id => new IsaDebugExit { Id = id },
+        ["isa-debugcon"] = id => new DebugConsole { Id = id },
+        ["isa-serial"] = id => new Uart16550 { Id = id },
+        ["isa-i8259"] = id => new Pic8259Pair { Id = id },
+        ["isa-pit"] = id => new Pit8254 { Id = id },
+        ["isa-pcspk"] = id => new PcSpeaker { Id = id },
+        ["mc146818rtc"] = id => new CmosRtc { Id = id },
+        ["i8042"] = id => new I8042 { Id = id },
+        ["PIIX4_PM"] = id => new AcpiPm { Id = id },
+        ["fw_cfg_io"] = id => new Devices.FwCfg.FwCfg { Id = id },
+        ["apic"] = id => new LocalApic { Id = id },
+        ["ioapic"] = id => new IoApic { Id = id },
+        ["virtio-rng-pci"] = id => new VirtioRngPci { Id = id },
     };
 
-    /// <summary>A new instance of <paramref name="typeName"/>, or null when it is not a concrete device type.</summary>
-    public static Device? Create(string typeName) => s_factories.TryGetValue(typeName, out var factory) ? factory() : null;
+    /// <summary>The device types a user may create with <c>-device</c> (the board creates the others).</summary>
+    public static IReadOnlySet<string> UserCreatable { get; } = new HashSet<string>(StringComparer.Ordinal) { "isa-debug-exit", "isa-debugcon", "virtio-rng-pci" };
+
+    /// <summary>A new instance of <paramref name="typeName"/> with <paramref name="id"/>, or null when it is not a concrete device type.</summary>
+    public static Device? Create(string typeName, string? id = null) => s_factories.TryGetValue(typeName, out var factory) ? factory(id) : null;
 }

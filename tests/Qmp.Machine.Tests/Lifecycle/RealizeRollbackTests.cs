@@ -91,23 +91,8 @@ public sealed class RealizeRollbackTests
             Io = io,
             Timers = new TimerQueue(new VirtualClock()),
             IsaIrq = _ => irq,
-            Control = new NoControl(),
+            Control = new Devices.RecordingControl(),
         };
         return (context, io, memory, irq);
-    }
-
-    private sealed class NoControl : IMachineControl
-    {
-        public void RequestReset(ShutdownCause cause)
-        {
-        }
-
-        public void RequestShutdown(ShutdownCause cause)
-        {
-        }
-
-        public void ExitProcess(int exitCode)
-        {
-        }
     }
 }

@@ -102,7 +102,7 @@ public sealed class AcpiPm : Device, IStatefulDevice
     /// <inheritdoc/>
     public override IEnumerable<Qom.QomProperty> QomProperties() =>
     [
-        new("pm_io_base", "uint32", () => (long)IoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "pm_io_base")),
+        new("pm_io_base", "uint32", () => (long)IoBase, v => IoBase = checked((ushort)Qom.QomValues.UInt32(v, "pm_io_base"))),
     ];
 
     /// <inheritdoc/>

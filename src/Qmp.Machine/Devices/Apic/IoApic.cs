@@ -150,7 +150,7 @@ public sealed class IoApic : Device, IStatefulDevice
     /// <inheritdoc/>
     public override IEnumerable<Qom.QomProperty> QomProperties() =>
     [
-        new("version", "uint8", () => (long)Version, v => Version = (byte)Qom.QomValues.UInt32(v, "version")),
+        new("version", "uint8", () => (long)Version, v => Version = checked((byte)Qom.QomValues.UInt32(v, "version"))),
     ];
 
     /// <inheritdoc/>

@@ -354,7 +354,7 @@ public sealed partial class LocalApic : Device, IInterruptLine, IStatefulDevice
     /// <inheritdoc/>
     public override IEnumerable<Qom.QomProperty> QomProperties() =>
     [
-        new("id", "uint8", () => (long)ApicId, v => ApicId = (byte)Qom.QomValues.UInt32(v, "id")),
+        new("id", "uint8", () => (long)ApicId, v => ApicId = checked((byte)Qom.QomValues.UInt32(v, "id"))),
     ];
 
     /// <inheritdoc/>

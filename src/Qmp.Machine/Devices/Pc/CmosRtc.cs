@@ -201,8 +201,8 @@ public sealed class CmosRtc : Device, IStatefulDevice
     /// <inheritdoc/>
     public override IEnumerable<Qom.QomProperty> QomProperties() =>
     [
-        new("iobase", "uint32", () => (long)IoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
-        new("irq", "uint32", () => (long)Irq, v => Irq = (int)Qom.QomValues.UInt32(v, "irq")),
+        new("iobase", "uint32", () => (long)IoBase, v => IoBase = checked((ushort)Qom.QomValues.UInt32(v, "iobase"))),
+        new("irq", "uint32", () => (long)Irq, v => Irq = checked((int)Qom.QomValues.UInt32(v, "irq"))),
     ];
 
     /// <inheritdoc/>

@@ -52,8 +52,8 @@ public sealed class DebugConsole : Device
     /// <inheritdoc/>
     public override IEnumerable<Qom.QomProperty> QomProperties() =>
     [
-        new("iobase", "uint32", () => (long)IoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
-        new("readback", "uint32", () => (long)Readback, v => Readback = (byte)Qom.QomValues.UInt32(v, "readback")),
+        new("iobase", "uint32", () => (long)IoBase, v => IoBase = checked((ushort)Qom.QomValues.UInt32(v, "iobase"))),
+        new("readback", "uint32", () => (long)Readback, v => Readback = checked((byte)Qom.QomValues.UInt32(v, "readback"))),
     ];
 
     /// <inheritdoc/>

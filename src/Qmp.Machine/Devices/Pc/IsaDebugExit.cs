@@ -41,8 +41,8 @@ public sealed class IsaDebugExit : Device
     /// <inheritdoc/>
     public override IEnumerable<Qom.QomProperty> QomProperties() =>
     [
-        new("iosize", "uint32", () => _ioSize, v => IoSize = (int)Qom.QomValues.UInt32(v, "iosize")),
-        new("iobase", "uint32", () => _ioBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
+        new("iosize", "uint32", () => _ioSize, v => IoSize = checked((int)Qom.QomValues.UInt32(v, "iosize"))),
+        new("iobase", "uint32", () => _ioBase, v => IoBase = checked((ushort)Qom.QomValues.UInt32(v, "iobase"))),
     ];
 
     /// <inheritdoc/>

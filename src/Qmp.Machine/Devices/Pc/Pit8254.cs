@@ -94,7 +94,7 @@ public sealed class Pit8254 : Device, IStatefulDevice
     /// <inheritdoc/>
     public override IEnumerable<Qom.QomProperty> QomProperties() =>
     [
-        new("iobase", "uint32", () => (long)IoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
+        new("iobase", "uint32", () => (long)IoBase, v => IoBase = checked((ushort)Qom.QomValues.UInt32(v, "iobase"))),
     ];
 
     /// <inheritdoc/>

@@ -198,9 +198,9 @@ public sealed class Uart16550 : Device, IStatefulDevice
     /// <inheritdoc/>
     public override IEnumerable<Qom.QomProperty> QomProperties() =>
     [
-        new("index", "uint32", () => Index, v => Index = (int)Qom.QomValues.UInt32(v, "index")),
-        new("iobase", "uint32", () => (long)EffectiveIoBase, v => IoBase = (ushort)Qom.QomValues.UInt32(v, "iobase")),
-        new("irq", "uint32", () => (long)EffectiveIrq, v => Irq = (int)Qom.QomValues.UInt32(v, "irq")),
+        new("index", "uint32", () => Index, v => Index = checked((int)Qom.QomValues.UInt32(v, "index"))),
+        new("iobase", "uint32", () => (long)EffectiveIoBase, v => IoBase = checked((ushort)Qom.QomValues.UInt32(v, "iobase"))),
+        new("irq", "uint32", () => (long)EffectiveIrq, v => Irq = checked((int)Qom.QomValues.UInt32(v, "irq"))),
     ];
 
     /// <inheritdoc/>
