@@ -177,28 +177,71 @@ public sealed partial class X86Cpu
         return cache;
     }
 
-    internal uint ReadSystem32(uint linear) => SystemAccess(() => ReadLinear32(linear));
+    internal uint ReadSystem32(uint linear)
+    {
+        var saved = BeginSystemAccess();
+        try
+        {
+            return ReadLinear32(linear);
+        }
+        finally
+        {
+            EndSystemAccess(saved);
+        }
+    }
 
-    internal ushort ReadSystem16(uint linear) => SystemAccess(() => ReadLinear16(linear));
+    internal ushort ReadSystem16(uint linear)
+    {
+        var saved = BeginSystemAccess();
+        try
+        {
+            return ReadLinear16(linear);
+        }
+        finally
+        {
+            EndSystemAccess(saved);
+        }
+    }
 
-    internal ulong ReadSystem64(uint linear) => SystemAccess(() => ReadLinear32(linear) | ((ulong)ReadLinear32(linear + 4) << 32));
+    internal ulong ReadSystem64(uint linear)
+    {
+        var saved = BeginSystemAccess();
+        try
+        {
+            return ReadLinear32(linear) | ((ulong)ReadLinear32(linear + 4) << 32);
+        }
+        finally
+        {
+            EndSystemAccess(saved);
+        }
+    }
 
-    internal void WriteSystem8(uint linear, byte value) => SystemAccess(() => { WriteLinear8(linear, value); return 0; });
+    internal void WriteSystem8(uint linear, byte value)
+    {
+        var saved = BeginSystemAccess();
+        try
+        {
+            WriteLinear8(linear, value);
+        }
+        finally
+        {
+            EndSystemAccess(saved);
+        }
+    }
 
-    // Descriptor tables and the TSS are read with supervisor rights whatever the CPL (SDM 5.6).
-    private T SystemAccess<T>(Func<T> access)
+    // Descriptor tables and the TSS are read with supervisor rights whatever the CPL (SDM 5.6):
+    // switch to the kernel TLB and mark the access so the page walk checks supervisor rights.
+    private TlbEntry[] BeginSystemAccess()
     {
         var saved = _tlb;
         _systemAccess = true;
         _tlb = _kernelTlb;
-        try
-        {
-            return access();
-        }
-        finally
-        {
-            _systemAccess = false;
-            _tlb = saved;
-        }
+        return saved;
+    }
+
+    private void EndSystemAccess(TlbEntry[] saved)
+    {
+        _systemAccess = false;
+        _tlb = saved;
     }
 }
