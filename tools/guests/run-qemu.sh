@@ -5,6 +5,8 @@
 #   tools/guests/run-qemu.sh --update NAME... run and rewrite expected/NAME.txt
 #
 # NAME is a guest directory, or bench-quick (bench with iterations=4).
+# disk gets a fresh 16 MiB raw image on a virtio-blk-pci device
+# (disable-legacy=on), deleted afterwards.
 # The guests are built first (tools/guests/build.sh into $GUEST_OUT, default
 # /tmp/qmpd-guests). A guest passes when QEMU exits with status 1 (the guest
 # wrote 0 to isa-debug-exit) and the output equals expected/NAME.txt byte for
@@ -27,7 +29,7 @@ if [[ $# -lt 1 ]]; then
 fi
 names=("$@")
 if [[ ${names[0]} == all ]]; then
-  names=(bootinfo demo cpu-modes paging exceptions interrupts smc bench-quick bench)
+  names=(bootinfo demo cpu-modes paging exceptions interrupts smc bench-quick bench disk)
 fi
 
 command -v "$qemu" >/dev/null || { echo "run-qemu.sh: $qemu not found" >&2; exit 2; }
@@ -38,8 +40,12 @@ for name in "${names[@]}"; do
   guest=$name
   args=()
   timeout_s=120
+  image=
   case $name in
     bench-quick) guest=bench; args=(-append iterations=4) ;;
+    disk)
+      image=$(mktemp) && truncate -s 16M "$image" || { echo "$name: cannot create a disk image" >&2; failed=1; continue; }
+      args=(-drive "file=$image,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,disable-legacy=on) ;;
     demo) timeout_s=${DEMO_SECONDS:-3.5} ;;
   esac
   elf="$out/$guest.elf"
@@ -78,6 +84,6 @@ for name in "${names[@]}"; do
   else
     echo "$name: ok"
   fi
-  rm -f "$got"
+  rm -f "$got" ${image:+"$image"}
 done
 exit $failed
