@@ -15,6 +15,8 @@ internal static unsafe class MoveFamily
         table.Add(Mnemonic.Xchg, (in Instruction i) => AluFamily.ByLocation(i, P(&Xchg<Size8, RegLocation>), P(&Xchg<Size16, RegLocation>), P(&Xchg<Size32, RegLocation>),
             P(&Xchg<Size8, MemLocation>), P(&Xchg<Size16, MemLocation>), P(&Xchg<Size32, MemLocation>)));
         table.Add(Mnemonic.Nop, (in Instruction i) => P(&Nop));
+        // PAUSE (F3 90) is a spin-loop hint with no architectural effect.
+        table.Add(Mnemonic.Pause, (in Instruction i) => P(&Nop));
         table.Add(Mnemonic.Cbw, (in Instruction i) => P(&Cbw));
         table.Add(Mnemonic.Cwde, (in Instruction i) => P(&Cwde));
         table.Add(Mnemonic.Cwd, (in Instruction i) => P(&Cwd));

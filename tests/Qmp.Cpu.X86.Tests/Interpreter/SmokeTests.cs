@@ -23,6 +23,27 @@ public sealed class SmokeTests
         Assert.Equal(5050u, rig.Cpu.GetRegister(0));
     }
 
+    // Spin loops (a driver polling a ring) use PAUSE, which changes nothing but EIP.
+    [Fact]
+    public void Pause_in_a_spin_loop_changes_only_eip()
+    {
+        using var rig = new CpuRig();
+        rig.Load32(0x1000, a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 3);
+            a.Label(ref loop);
+            a.pause();
+            a.dec(ecx);
+            a.jnz(loop);
+            a.mov(eax, 7);
+            a.hlt();
+        });
+        rig.RunToHalt();
+        Assert.Equal(7u, rig.Cpu.GetRegister(0));
+        Assert.Equal(0u, rig.Cpu.GetRegister(1));
+    }
+
     [Fact]
     public void Call_and_ret_use_the_stack()
     {
