@@ -14,6 +14,6 @@ public static class MachineCommandSet
         var chardevs = new CharCommands(machine);
         var human = new HumanMonitor(machine, control, machineCommands, chardevs);
         return QmpCommands.CreateTable(
-            new RunStateCommands(machine), chardevs, control, new IntrospectCommands(), machineCommands, new MiscCommands(machine, human), new QomCommands(machine));
+            new RunStateCommands(machine), chardevs, new Block.BlockCoreCommands(machine), control, new IntrospectCommands(), machineCommands, new MiscCommands(machine, human), new QomCommands(machine));
     }
 }

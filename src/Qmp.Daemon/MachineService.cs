@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Qmp.Block;
 using Qmp.Commands;
+using Qmp.Commands.Block;
 using Qmp.Machine;
 using Qmp.Machine.Chardevs;
 using Qmp.Machine.Pc;
@@ -25,18 +27,21 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         // Guest chardevs exist before the board so devices can attach to them, and stay listed
         // in query-chardev like QEMU's (filename: the backend name).
         var backends = spec.Config.CharBackends.ToDictionary(b => b.Id, CharBackendFactory.Create, StringComparer.Ordinal);
+        var block = new BlockGraph();
         Func<Machine.Devices.IMachineControl, IMachineBoard>? board = spec.Config.MachineType == MachineTypes.None.Name
             ? null
-            : control => new PcBoard(spec.Config, control, b => backends[b.Id]);
+            : control => new PcBoard(spec.Config, control, b => backends[b.Id], block);
         Machine.Machine machine;
         try
         {
-            machine = new Machine.Machine(spec.Config, loggers.CreateLogger<Machine.Machine>(), board);
+            await OpenBlockAsync(block, cancellationToken).ConfigureAwait(false);
+            machine = new Machine.Machine(spec.Config, loggers.CreateLogger<Machine.Machine>(), board, block);
         }
         catch
         {
             foreach (var backend in backends.Values)
                 (backend as IDisposable)?.Dispose();
+            await block.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         if (spec.Config.MemoryBackend is { } memory)
@@ -45,6 +50,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
             machine.AddGuestChardev(config.Id, config.Backend, backends[config.Id], config.HasFrontend && board is not null);
         var events = new QmpEventBroadcaster();
         machine.AddObserver(new MachineEventBridge(events));
+        BlockEventBridge.Attach(block, events);
         var commands = MachineCommandSet.Create(machine);
         _machine = machine;
 
@@ -92,8 +98,35 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
             }
             await Task.WhenAll(_monitors.Select(m => m.StopAsync(cancellationToken))).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await machine.TerminateAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // Images are flushed and closed (locks released) once the guest can issue no more I/O.
+            await machine.Block.DisposeAsync().ConfigureAwait(false);
         }
         await DisposeAsync().ConfigureAwait(false);
+    }
+
+    // -blockdev and -drive, in order, so later options can refer to earlier nodes.
+    private async Task OpenBlockAsync(BlockGraph block, CancellationToken cancellationToken)
+    {
+        foreach (var blockSpec in spec.Block)
+        {
+            try
+            {
+                if (blockSpec.DriveId is { } id)
+                {
+                    var backend = await block.AddDriveAsync(id, blockSpec.Options, cancellationToken).ConfigureAwait(false);
+                    backend.ReadErrorPolicy = blockSpec.ReadErrorPolicy;
+                    backend.WriteErrorPolicy = blockSpec.WriteErrorPolicy;
+                }
+                else
+                {
+                    await block.AddAsync(blockSpec.Options, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is BlockException or BlockGraphException)
+            {
+                throw new CommandLineException(blockSpec.Option, e.Message.Split('\n')[0]);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -119,6 +119,7 @@ internal static partial class QemuCommandLine
         var objects = new Dictionary<string, MemoryBackendConfig>(StringComparer.Ordinal);
         string? memoryBackendId = null;
         var devices = new List<DeviceConfig>();
+        var block = new List<BlockSpec>();
         var noDefaults = false;
         string? pidFile = null, logFile = null;
         var daemonize = false;
@@ -218,6 +219,12 @@ internal static partial class QemuCommandLine
                     var driver = device.Head ?? device.Get("driver") ?? throw new CommandLineException(option, "Parameter 'driver' is missing");
                     devices.Add(new DeviceConfig(driver, [.. device.TakeAll().Where(p => p.Key != "driver")]));
                     break;
+                case "-blockdev":
+                    block.Add(ParseBlockdev(option, Value()));
+                    break;
+                case "-drive":
+                    block.Add(ParseDrive(option, Value(), block.Count(b => b.DriveId is not null)));
+                    break;
                 case "-mon":
                     var mon = OptionString.Parse(option, Value(), allowHead: false);
                     var id = mon.Get("chardev") ?? throw new CommandLineException(option, "Parameter 'chardev' is missing");
@@ -259,7 +266,7 @@ internal static partial class QemuCommandLine
         global = new DaemonOptions { Machines = [], PidFile = pidFile, LogFile = logFile, Daemonize = daemonize };
         if (daemonize && monitorSpecs.Any(m => m.Chardev.Backend == "stdio"))
             throw new CommandLineException("-daemonize", "-nographic, -qmp stdio and -serial stdio cannot be used with -daemonize");
-        return new MachineSpec(config, monitorSpecs);
+        return new MachineSpec(config, monitorSpecs) { Block = block };
     }
 
     private static string ParseName(string option, string text)

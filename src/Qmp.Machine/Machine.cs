@@ -19,6 +19,7 @@ public sealed class Machine : IDisposable
         new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _threadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IMachineBoard? _board;
+    private readonly Control _control;
     private Thread? _thread;
     private volatile RunState _runState = RunState.Prelaunch;
 
@@ -30,12 +31,18 @@ public sealed class Machine : IDisposable
     /// <param name="logger">Where to log.</param>
     /// <param name="board">Builds the hardware; null for a machine without a guest (QEMU's <c>none</c>).</param>
     /// <exception cref="MachineOperationException">The board could not be built (a missing kernel, a device that failed to realize).</exception>
-    public Machine(MachineConfig config, ILogger<Machine>? logger = null, Func<IMachineControl, IMachineBoard>? board = null)
+    /// <param name="block">The block graph the command line opened (the machine owns it from now on); an empty one when null.</param>
+    public Machine(MachineConfig config, ILogger<Machine>? logger = null, Func<IMachineControl, IMachineBoard>? board = null, Qmp.Block.BlockGraph? block = null)
     {
         Config = config;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _board = board?.Invoke(new Control(this));
+        Block = block ?? new Qmp.Block.BlockGraph();
+        _control = new Control(this);
+        _board = board?.Invoke(_control);
     }
+
+    /// <summary>The block graph: nodes, drives and the backends devices use.</summary>
+    public Qmp.Block.BlockGraph Block { get; }
 
     /// <summary>The hardware, when the machine has a guest.</summary>
     public IMachineBoard? Board => _board;
@@ -279,8 +286,12 @@ public sealed class Machine : IDisposable
             return;
         // RESUME goes out before the state changes, as in QEMU's vm_prepare_start.
         Notify(o => o.OnResume());
+        // cont clears the I/O status that stopped the guest (QEMU's blk_iostatus_reset in qmp_cont).
+        foreach (var backend in Block.Backends)
+            backend.ResetIoStatus();
         SetRunState(RunState.Running);
         _board?.Timers.Clock.Resume();
+        _control.RaiseResumed();
     }
 
     private void VmStop(RunState state)
@@ -339,6 +350,18 @@ public sealed class Machine : IDisposable
             machine._board?.Cpu.RequestExit();
             machine._exitRequested.TrySetResult(ShutdownCause.None);
         }
+
+        public event Action? Resumed;
+
+        public void StopForIoError()
+        {
+            machine.Post(() => machine.VmStop(RunState.IoError));
+            machine._board?.Cpu.RequestExit();
+        }
+
+        public void Post(Action work) => machine.Post(work);
+
+        public void RaiseResumed() => Resumed?.Invoke();
     }
 
     private void Notify(Action<IMachineObserver> raise)

@@ -28,6 +28,8 @@ public partial class TranscriptTests
         var args = lines.First(l => l.StartsWith("# args:", StringComparison.Ordinal))["# args:".Length..]
             .Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a.Replace("$DIR", dir, StringComparison.Ordinal));
         var exit = lines.FirstOrDefault(l => l.StartsWith("# exit:", StringComparison.Ordinal));
+        foreach (var setup in lines.Where(l => l.StartsWith("# setup:", StringComparison.Ordinal)))
+            await RunSetupAsync(setup["# setup:".Length..].Replace("$DIR", dir, StringComparison.Ordinal));
         var socketPath = Path.Combine(dir, "qmp.sock");
         await using var qmpd = Qmpd.Start(["-qmp", $"unix:{socketPath},server=on,wait=off", .. args]);
         using var connection = new RawQmpConnection(await Qmpd.ConnectUnixAsync(socketPath));
@@ -53,5 +55,18 @@ public partial class TranscriptTests
         if (exit is not null)
             Assert.Equal(int.Parse(exit["# exit:".Length..], System.Globalization.CultureInfo.InvariantCulture), await qmpd.WaitForExitAsync());
         Directory.Delete(dir, recursive: true);
+    }
+
+    // "# setup:" lines prepare files (images made by qemu-img, as for the QEMU run that produced the transcript).
+    private static async Task RunSetupAsync(string command)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", ["-c", command])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"setup '{command}' failed ({process.ExitCode}); run tools/setup.sh to install qemu-utils\n{output}");
     }
 }

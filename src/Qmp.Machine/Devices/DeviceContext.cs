@@ -20,4 +20,7 @@ public sealed class DeviceContext
 
     /// <summary>Requests the board makes of the machine (reset, power off, exit).</summary>
     public required IMachineControl Control { get; init; }
+
+    /// <summary>The machine's block graph, where a device's <c>drive=</c> is looked up.</summary>
+    public Qmp.Block.BlockGraph Block { get; init; } = new();
 }

@@ -48,7 +48,11 @@ public sealed class PcBoard : IMachineBoard
 
     /// <summary>Builds and realizes the board for <paramref name="config"/>.</summary>
     /// <exception cref="MachineOperationException">A file cannot be read, a device cannot be created or realized; the message says which.</exception>
-    public PcBoard(MachineConfig config, IMachineControl control, Func<CharBackendConfig, ICharBackend> backends)
+    /// <param name="config">What to build.</param>
+    /// <param name="control">The machine, as devices see it.</param>
+    /// <param name="backends">The guest chardevs' host sides.</param>
+    /// <param name="block">The block graph devices find their drives in.</param>
+    public PcBoard(MachineConfig config, IMachineControl control, Func<CharBackendConfig, ICharBackend> backends, Qmp.Block.BlockGraph? block = null)
     {
         _config = config;
         Memory = new AddressSpace("memory");
@@ -70,7 +74,7 @@ public sealed class PcBoard : IMachineBoard
             Cpu = new X86Cpu(Memory, Io) { Clock = () => Timers.Clock.Now, ApicPresent = true };
             WireInterrupts();
             CreateDevices(backends);
-            RealizeAll(new DeviceContext { Memory = Memory, Io = Io, Timers = Timers, IsaIrq = IsaIrq, Control = control });
+            RealizeAll(new DeviceContext { Memory = Memory, Io = Io, Timers = Timers, IsaIrq = IsaIrq, Control = control, Block = block ?? new Qmp.Block.BlockGraph() });
             LoadBootImage();
         }
         catch
@@ -281,7 +285,8 @@ public sealed class PcBoard : IMachineBoard
     // QEMU's -device value syntax: integers in decimal or 0x hex, booleans on/off.
     private static void SetFromText(DeviceConfig config, QomProperty property, string text)
     {
-        JsonNode? value = property.Type == "bool"
+        JsonNode? value = property.Type == "str" ? text
+            : property.Type == "bool"
             ? text switch { "on" or "true" or "yes" => true, "off" or "false" or "no" => false, _ => null }
             : text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && long.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var hex) ? hex
             : long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number

@@ -21,6 +21,14 @@ public static partial class QmpCommands
         new("ringbuf-read", false, false, [], true),
         new("chardev-add", false, false, [], true),
         new("chardev-remove", false, false, [], true),
+        new("query-block", false, true, [], true),
+        new("query-blockstats", false, true, [], true),
+        new("query-named-block-nodes", false, true, [], true),
+        new("block_resize", false, true, [], true),
+        new("blockdev-snapshot-sync", false, true, [], true),
+        new("blockdev-snapshot", false, true, [], true),
+        new("blockdev-add", false, true, [], true),
+        new("blockdev-del", false, true, [], true),
         new("qmp_capabilities", false, true, [], false),
         new("query-version", false, true, [], true),
         new("query-commands", false, true, [], true),
@@ -52,7 +60,7 @@ public static partial class QmpCommands
     /// <summary>
     /// Binds every generated command to its handler; arguments are checked before the handler runs.
     /// </summary>
-    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom)
+    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IBlockCoreCommands blockCore, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom)
     {
         var handlers = new Dictionary<string, QmpCommandHandler>();
         handlers["query-status"] = async (arguments, cancellationToken) =>
@@ -89,6 +97,54 @@ public static partial class QmpCommands
         {
             var parsed = ChardevRemoveArguments.FromJson(arguments);
             await @char.ChardevRemoveAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["query-block"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            var result = await blockCore.QueryBlockAsync(cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["query-blockstats"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = QueryBlockstatsArguments.FromJson(arguments);
+            var result = await blockCore.QueryBlockstatsAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["query-named-block-nodes"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = QueryNamedBlockNodesArguments.FromJson(arguments);
+            var result = await blockCore.QueryNamedBlockNodesAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["block_resize"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockResizeArguments.FromJson(arguments);
+            await blockCore.BlockResizeAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["blockdev-snapshot-sync"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockdevSnapshotSync.FromJson(arguments);
+            await blockCore.BlockdevSnapshotSyncAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["blockdev-snapshot"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockdevSnapshot.FromJson(arguments);
+            await blockCore.BlockdevSnapshotAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["blockdev-add"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockdevOptions.FromJson(arguments);
+            await blockCore.BlockdevAddAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["blockdev-del"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockdevDelArguments.FromJson(arguments);
+            await blockCore.BlockdevDelAsync(parsed, cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
         handlers["query-version"] = async (arguments, cancellationToken) =>

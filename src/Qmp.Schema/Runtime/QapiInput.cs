@@ -10,6 +10,37 @@ namespace Qmp.Schema.Runtime;
 /// </summary>
 public static class QapiInput
 {
+    [ThreadStatic]
+    private static bool t_keyval;
+
+    /// <summary>
+    /// Reads inside the scope accept scalars as strings, as QEMU's keyval input visitor does for the
+    /// command line's dotted options (<c>-blockdev driver=raw,file.filename=x,offset=512</c>).
+    /// </summary>
+    public static IDisposable KeyvalScope()
+    {
+        var previous = t_keyval;
+        t_keyval = true;
+        return new KeyvalRestore(previous);
+    }
+
+    private sealed class KeyvalRestore(bool previous) : IDisposable
+    {
+        public void Dispose() => t_keyval = previous;
+    }
+
+    private static string? KeyvalText(JsonNode? node) =>
+        t_keyval && node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+
+    private static long? KeyvalInt(JsonNode? node)
+    {
+        if (KeyvalText(node) is not { } text)
+            return null;
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            return long.TryParse(text.AsSpan(2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var hex) ? hex : null;
+        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
+    }
+
     /// <summary>The member set of an argument-less command.</summary>
     public static IReadOnlySet<string> NoMembers { get; } = new HashSet<string>();
 
@@ -31,7 +62,15 @@ public static class QapiInput
     public static string Str(JsonNode? node, string path) =>
         node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw WrongType(path, "string");
 
-    public static bool Bool(JsonNode? node, string path) => node?.GetValueKind() switch
+    public static bool Bool(JsonNode? node, string path) => KeyvalText(node) switch
+    {
+        "on" or "yes" or "true" => true,
+        "off" or "no" or "false" => false,
+        { } => throw QmpErrorException.Generic($"Parameter '{path}' expects 'on' or 'off'"),
+        null => BoolValue(node, path),
+    };
+
+    private static bool BoolValue(JsonNode? node, string path) => node?.GetValueKind() switch
     {
         JsonValueKind.True => true,
         JsonValueKind.False => false,
@@ -56,6 +95,8 @@ public static class QapiInput
     {
         if (node is JsonValue v && v.TryGetValue(out long l))
             return l;
+        if (KeyvalInt(node) is { } parsed)
+            return parsed;
         throw WrongType(path, "integer");
     }
 
@@ -78,6 +119,8 @@ public static class QapiInput
             if (v.TryGetValue(out ulong u))
                 return u;
         }
+        if (KeyvalInt(node) is { } parsed)
+            return unchecked((ulong)parsed);
         throw QmpErrorException.Generic($"Parameter '{path}' expects uint64");
     }
 

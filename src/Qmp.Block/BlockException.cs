@@ -1,0 +1,34 @@
+namespace Qmp.Block;
+
+/// <summary>A block request or graph operation failed; <see cref="Error"/> says how, the message says why.</summary>
+public sealed class BlockException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public BlockException(BlockError error, string message, Exception? inner = null)
+        : base(message, inner) => Error = error;
+
+    /// <summary>The class of failure (ENOSPC matters to werror=enospc).</summary>
+    public BlockError Error { get; }
+
+    /// <summary>The strerror text QEMU puts in BLOCK_IO_ERROR's reason.</summary>
+    public string Reason => Error switch
+    {
+        BlockError.NoSpace => "No space left on device",
+        BlockError.Permission => "Operation not permitted",
+        BlockError.Invalid => "Invalid argument",
+        BlockError.NotSupported => "Operation not supported",
+        _ => "Input/output error",
+    };
+
+    /// <summary>Maps a host I/O exception onto a block error (ENOSPC is recognised by its HResult).</summary>
+    public static BlockException FromHost(Exception exception, string what)
+    {
+        if (exception is BlockException block)
+            return block;
+        // .NET reports errno in the low 16 bits of the HResult for Unix I/O errors.
+        const int enospc = 28, edquot = 122;
+        var errno = exception.HResult & 0xFFFF;
+        var error = errno is enospc or edquot ? BlockError.NoSpace : BlockError.Io;
+        return new BlockException(error, $"{what}: {exception.Message}", exception);
+    }
+}

@@ -1,0 +1,15 @@
+namespace Qmp.Block;
+
+/// <summary>Modifiers of a write request (QEMU's BdrvRequestFlags that reach drivers).</summary>
+[Flags]
+public enum BlockWriteFlags
+{
+    /// <summary>A plain write.</summary>
+    None = 0,
+
+    /// <summary>Force unit access: the data is stable when the request completes.</summary>
+    Fua = 1,
+
+    /// <summary>For write-zeroes: the range may be deallocated, as long as it reads back as zeroes.</summary>
+    MayUnmap = 2,
+}
