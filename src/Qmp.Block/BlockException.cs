@@ -3,15 +3,21 @@ namespace Qmp.Block;
 /// <summary>A block request or graph operation failed; <see cref="Error"/> says how, the message says why.</summary>
 public sealed class BlockException : IOException
 {
+    private readonly string? _reason;
+
     /// <summary>Creates the exception.</summary>
-    public BlockException(BlockError error, string message, Exception? inner = null)
-        : base(message, inner) => Error = error;
+    public BlockException(BlockError error, string message, Exception? inner = null, string? reason = null)
+        : base(message, inner)
+    {
+        Error = error;
+        _reason = reason;
+    }
 
     /// <summary>The class of failure (ENOSPC matters to werror=enospc).</summary>
     public BlockError Error { get; }
 
     /// <summary>The strerror text QEMU puts in BLOCK_IO_ERROR's reason.</summary>
-    public string Reason => Error switch
+    public string Reason => _reason ?? Error switch
     {
         BlockError.NoSpace => "No space left on device",
         BlockError.Permission => "Operation not permitted",
@@ -26,9 +32,10 @@ public sealed class BlockException : IOException
         if (exception is BlockException block)
             return block;
         // .NET reports errno in the low 16 bits of the HResult for Unix I/O errors.
-        const int enospc = 28, edquot = 122;
+        const int efbig = 27, enospc = 28, edquot = 122;
         var errno = exception.HResult & 0xFFFF;
         var error = errno is enospc or edquot ? BlockError.NoSpace : BlockError.Io;
-        return new BlockException(error, $"{what}: {exception.Message}", exception);
+        // Past the file-size limit: QEMU reports strerror(EFBIG) and treats it like EIO.
+        return new BlockException(error, $"{what}: {exception.Message}", exception, errno == efbig ? "File too large" : null);
     }
 }

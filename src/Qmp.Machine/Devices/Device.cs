@@ -13,6 +13,9 @@ public abstract class Device
     /// <summary>The QOM type name, e.g. <c>isa-serial</c>.</summary>
     public abstract string TypeName { get; }
 
+    /// <summary>Whether the user created the device (-device, device_add) rather than the board.</summary>
+    public bool UserCreated { get; internal set; }
+
     /// <summary>The <c>id=</c> property; null for board devices without one.</summary>
     public string? Id { get; init; }
 

@@ -235,8 +235,18 @@ public sealed class PcBoard : IMachineBoard
             _uarts.Add(uart);
             _devices.Add(uart);
         }
+        var anonymous = 0;
         foreach (var device in _config.Devices)
-            _devices.Add(CreateDevice(device, backendById, _pci));
+        {
+            var created = CreateDevice(device, backendById, _pci);
+            created.UserCreated = true;
+            // QEMU files id-less user devices under /machine/peripheral-anon/device[N].
+            if (created.Id is null && created is VirtioBlkPci blk)
+                blk.CanonicalPath = $"/machine/peripheral-anon/device[{anonymous}]";
+            if (created.Id is null)
+                anonymous++;
+            _devices.Add(created);
+        }
     }
 
     // -device: the catalog makes the device and its QOM properties take the values, so the
@@ -285,9 +295,11 @@ public sealed class PcBoard : IMachineBoard
     // QEMU's -device value syntax: integers in decimal or 0x hex, booleans on/off.
     private static void SetFromText(DeviceConfig config, QomProperty property, string text)
     {
-        JsonNode? value = property.Type == "str" ? text
-            : property.Type == "bool"
+        // Numbers for integer and size properties, booleans for bool; strings and enums take the text.
+        var numeric = property.Type is "size" || property.Type.StartsWith("int", StringComparison.Ordinal) || property.Type.StartsWith("uint", StringComparison.Ordinal);
+        JsonNode? value = property.Type == "bool"
             ? text switch { "on" or "true" or "yes" => true, "off" or "false" or "no" => false, _ => null }
+            : !numeric ? text
             : text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && long.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var hex) ? hex
             : long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number
             : null;

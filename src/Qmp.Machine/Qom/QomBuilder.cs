@@ -27,14 +27,17 @@ public static class QomBuilder
             .With(new QomProperty("initrd", "string", () => string.Join(',', config.Initrd)))
             .With(new QomProperty("memory-backend", "link<memory-backend>", () => config.MemoryBackend is { } b ? $"/objects/{b.Id}" : "")));
         var peripheral = machineObject.AddChild("peripheral", new QomObject("container"));
-        machineObject.AddChild("peripheral-anon", new QomObject("container"));
+        var peripheralAnon = machineObject.AddChild("peripheral-anon", new QomObject("container"));
         var unattached = machineObject.AddChild("unattached", new QomObject("container"));
         var anonymous = 0;
+        var anonymousUser = 0;
         foreach (var device in machine.Board?.Devices ?? [])
         {
             var node = DeviceNode(device);
             if (device.Id is { } id)
                 peripheral.AddChild(id, node);
+            else if (device.UserCreated)
+                peripheralAnon.AddChild($"device[{anonymousUser++}]", node);
             else
                 unattached.AddChild($"device[{anonymous++}]", node);
         }

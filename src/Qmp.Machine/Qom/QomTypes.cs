@@ -33,6 +33,7 @@ public static class QomTypes
         ("PIIX3", "pci-device", false),
         ("virtio-pci", "pci-device", true),
         ("virtio-rng-pci", "virtio-pci", false),
+        ("virtio-blk-pci", "virtio-pci", false),
         ("sys-bus-device", "device", true),
         ("pci-host-bridge", "sys-bus-device", true),
         ("i440FX-pcihost", "pci-host-bridge", false),

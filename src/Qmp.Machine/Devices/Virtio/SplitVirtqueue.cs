@@ -62,6 +62,9 @@ public sealed class SplitVirtqueue
     /// <summary>Elements popped and not yet pushed back.</summary>
     public int InFlight => _inUse;
 
+    /// <summary>Bumped by every reset: elements popped before it cannot be pushed after it.</summary>
+    internal int Epoch => _epoch;
+
     private AddressSpace Memory => _device.Memory;
 
     private bool EventIndex => (_device.NegotiatedFeatures & VirtioFeatures.EventIndex) != 0;
