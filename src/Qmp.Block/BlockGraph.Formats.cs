@@ -16,6 +16,7 @@ public sealed partial class BlockGraph
             LazyRefcounts = qcow2.LazyRefcounts,
             PassDiscardRequest = qcow2.DiscardUnmap,
             Inactive = !qcow2.Active,
+            OpenForRepair = qcow2.OpenForRepair,
         }, cancellationToken).ConfigureAwait(false);
         return node;
     }

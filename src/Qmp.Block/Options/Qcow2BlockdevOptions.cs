@@ -17,4 +17,7 @@ public sealed record Qcow2BlockdevOptions : BlockdevOptions
 
     /// <summary>lazy-refcounts: skip refcount writes while the dirty bit is set (default: as the image says).</summary>
     public bool? LazyRefcounts { get; init; }
+
+    /// <summary>Open for <c>qemu-img check -r</c> (QEMU's BDRV_O_CHECK): see <see cref="Qcow2.Qcow2OpenOptions.OpenForRepair"/>.</summary>
+    public bool OpenForRepair { get; init; }
 }

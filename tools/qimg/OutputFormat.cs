@@ -1,0 +1,8 @@
+namespace Qmp.Img;
+
+/// <summary>--output=human|json.</summary>
+internal enum OutputFormat
+{
+    Human,
+    Json,
+}
