@@ -1,5 +1,6 @@
 using System.Globalization;
 using Qmp.Block;
+using Qmp.Block.File;
 
 namespace Qmp.Img;
 
@@ -26,7 +27,7 @@ internal sealed class ImageComparer(ImageHandle image1, ImageHandle image2, bool
             Say("Strict mode: Image size mismatch!\n");
             return 1;
         }
-        var pending = new Queue<(CompareChunk Chunk, Task<(IoBuffer?, IoBuffer?)> Read)>();
+        var pending = new Queue<(CompareChunk Chunk, Task<(AlignedBuffer?, AlignedBuffer?)> Read)>();
         try
         {
             await using var plan = PlanAsync(size1, size2, cancellationToken).GetAsyncEnumerator(cancellationToken);
@@ -132,7 +133,7 @@ internal sealed class ImageComparer(ImageHandle image1, ImageHandle image2, bool
         }
     }
 
-    private async Task<(IoBuffer?, IoBuffer?)> ReadAsync(CompareChunk chunk, CancellationToken cancellationToken)
+    private async Task<(AlignedBuffer?, AlignedBuffer?)> ReadAsync(CompareChunk chunk, CancellationToken cancellationToken)
     {
         switch (chunk.Kind)
         {
@@ -181,9 +182,9 @@ internal sealed class ImageComparer(ImageHandle image1, ImageHandle image2, bool
     }
 
     // One step in order; an exit code ends the comparison.
-    private async Task<int?> CheckAsync(CompareChunk chunk, Task<(IoBuffer?, IoBuffer?)> read)
+    private async Task<int?> CheckAsync(CompareChunk chunk, Task<(AlignedBuffer?, AlignedBuffer?)> read)
     {
-        (IoBuffer? First, IoBuffer? Second) buffers;
+        (AlignedBuffer? First, AlignedBuffer? Second) buffers;
         try
         {
             buffers = await read.ConfigureAwait(false);
@@ -236,7 +237,7 @@ internal sealed class ImageComparer(ImageHandle image1, ImageHandle image2, bool
         return common == a.Length ? -1 : common;
     }
 
-    private async Task Release(Task<(IoBuffer?, IoBuffer?)> read)
+    private async Task Release(Task<(AlignedBuffer?, AlignedBuffer?)> read)
     {
         try
         {

@@ -1,25 +1,26 @@
 using System.Collections.Concurrent;
+using Qmp.Block.File;
 
 namespace Qmp.Img;
 
-/// <summary>A few same-sized <see cref="IoBuffer"/>s reused by the requests a command keeps in flight.</summary>
+/// <summary>A few same-sized <see cref="AlignedBuffer"/>s reused by the requests a command keeps in flight.</summary>
 internal sealed class IoBufferPool(int bufferSize) : IDisposable
 {
-    private readonly ConcurrentBag<IoBuffer> _free = [];
-    private readonly ConcurrentBag<IoBuffer> _all = [];
+    private readonly ConcurrentBag<AlignedBuffer> _free = [];
+    private readonly ConcurrentBag<AlignedBuffer> _all = [];
 
     public int BufferSize => bufferSize;
 
-    public IoBuffer Rent()
+    public AlignedBuffer Rent()
     {
         if (_free.TryTake(out var buffer))
             return buffer;
-        buffer = new IoBuffer(bufferSize);
+        buffer = new AlignedBuffer(bufferSize);
         _all.Add(buffer);
         return buffer;
     }
 
-    public void Return(IoBuffer buffer) => _free.Add(buffer);
+    public void Return(AlignedBuffer buffer) => _free.Add(buffer);
 
     public void Dispose()
     {
