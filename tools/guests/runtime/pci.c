@@ -49,9 +49,8 @@ void pci_enable(const struct pci_dev *d, uint16_t command_bits)
     pci_write16(d, PCI_COMMAND, (uint16_t)(pci_read16(d, PCI_COMMAND) | command_bits));
 }
 
-/* Calls fn for every function found; stops early when fn returns nonzero. */
-typedef int (*pci_visit_fn)(const struct pci_dev *d, void *ctx);
-
+/* Calls fn for every function found; stops early when fn returns nonzero.
+ * depth < 0: this bus only. */
 static int scan_bus(uint8_t bus, int depth, pci_visit_fn fn, void *ctx)
 {
     for (uint8_t slot = 0; slot < 32; slot++) {
@@ -71,7 +70,7 @@ static int scan_bus(uint8_t bus, int depth, pci_visit_fn fn, void *ctx)
                 return 1;
             /* A bridge the firmware numbered: its secondary bus is above ours
              * (the check also stops loops through a misprogrammed bridge). */
-            if (d.header_type == 1 && depth < 8) {
+            if (d.header_type == 1 && depth >= 0 && depth < 8) {
                 uint8_t secondary = pci_read8(&d, PCI_SECONDARY_BUS);
                 if (secondary > bus && scan_bus(secondary, depth + 1, fn, ctx))
                     return 1;
@@ -109,6 +108,72 @@ int pci_find(uint16_t vendor, const uint16_t *device_ids, int n_ids, int index, 
 {
     struct find_ctx c = { vendor, device_ids, n_ids, index, out };
     return scan_bus(0, 0, find_visit, &c);
+}
+
+int pci_for_each(pci_visit_fn fn, void *ctx) { return scan_bus(0, 0, fn, ctx); }
+int pci_for_each_on_bus(uint8_t bus, pci_visit_fn fn, void *ctx) { return scan_bus(bus, -1, fn, ctx); }
+
+/* ---- bridges ------------------------------------------------------------ */
+
+int pci_bridge_window(const struct pci_dev *b, int prefetchable, struct pci_window *out)
+{
+    memset(out, 0, sizeof *out);
+    if (b->header_type != 1)
+        return 0;
+    uint8_t breg = prefetchable ? PCI_PREF_MEMORY_BASE : PCI_MEMORY_BASE;
+    uint16_t lo = pci_read16(b, breg), hi = pci_read16(b, (uint8_t)(breg + 2));
+    uint64_t base = (uint64_t)(lo & 0xFFF0u) << 16;
+    uint64_t limit = (uint64_t)(hi & 0xFFF0u) << 16 | 0xFFFFFu;
+    if (prefetchable && (lo & 0xF) == 1) {
+        out->is_64 = 1;
+        base |= (uint64_t)pci_read32(b, PCI_PREF_BASE_UPPER32) << 32;
+        limit |= (uint64_t)pci_read32(b, PCI_PREF_LIMIT_UPPER32) << 32;
+    }
+    if (base == 0 || base > limit)
+        return 0;
+    out->base = base;
+    out->size = limit - base + 1;
+    return 1;
+}
+
+void pci_bridge_set_window(const struct pci_dev *b, int prefetchable, uint64_t base, uint64_t size)
+{
+    uint8_t breg = prefetchable ? PCI_PREF_MEMORY_BASE : PCI_MEMORY_BASE;
+    uint64_t limit = base + size - 1;
+    if (size == 0) {                /* closed: base above limit */
+        base = 0xFFF00000u;
+        limit = 0;
+    }
+    int is_64 = prefetchable && (pci_read16(b, breg) & 0xF) == 1;
+    if (is_64) {
+        /* Close first so that the window never spans a half-written range. */
+        pci_write16(b, breg, 0xFFF0);
+        pci_write16(b, (uint8_t)(breg + 2), 0);
+        pci_write32(b, PCI_PREF_BASE_UPPER32, (uint32_t)(base >> 32));
+        pci_write32(b, PCI_PREF_LIMIT_UPPER32, (uint32_t)(limit >> 32));
+    }
+    pci_write16(b, breg, (uint16_t)((base >> 16) & 0xFFF0u));
+    pci_write16(b, (uint8_t)(breg + 2), (uint16_t)((limit >> 16) & 0xFFF0u));
+}
+
+struct to_bus_ctx {
+    uint8_t bus;
+    struct pci_dev *out;
+};
+
+static int to_bus_visit(const struct pci_dev *d, void *p)
+{
+    struct to_bus_ctx *c = p;
+    if (d->header_type != 1 || pci_read8(d, PCI_SECONDARY_BUS) != c->bus)
+        return 0;
+    *c->out = *d;
+    return 1;
+}
+
+int pci_bridge_to_bus(uint8_t bus, struct pci_dev *out)
+{
+    struct to_bus_ctx c = { bus, out };
+    return bus != 0 && pci_for_each(to_bus_visit, &c);
 }
 
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t cap_id, uint8_t after)
@@ -174,6 +239,7 @@ int pci_bar_info(const struct pci_dev *d, int bar, struct pci_bar *out)
 struct overlap_ctx {
     const struct pci_dev *self;
     int self_bar;
+    uint8_t bus;            /* windows of bridges on this bus count too */
     uint64_t base, size;
     int hit;
 };
@@ -183,37 +249,74 @@ static int same_dev(const struct pci_dev *a, const struct pci_dev *b)
     return a->bus == b->bus && a->slot == b->slot && a->func == b->func;
 }
 
+static int overlaps(const struct overlap_ctx *c, uint64_t base, uint64_t size)
+{
+    return base < c->base + c->size && c->base < base + size;
+}
+
 static int overlap_visit(const struct pci_dev *d, void *p)
 {
     struct overlap_ctx *c = p;
     int nbars = d->header_type == 0 ? 6 : d->header_type == 1 ? 2 : 0;
+    int self = c->self && same_dev(d, c->self);
     for (int i = 0; i < nbars; i++) {
         struct pci_bar b;
         if (!pci_bar_info(d, i, &b))
             continue;
-        int skip = b.is_io || b.addr == 0 || (same_dev(d, c->self) && i == c->self_bar);
+        int skip = b.is_io || b.addr == 0 || (self && i == c->self_bar);
         if (b.is_64)
             i++;
-        if (!skip && b.addr < c->base + c->size && c->base < b.addr + b.size) {
+        if (!skip && overlaps(c, b.addr, b.size)) {
             c->hit = 1;
             return 1;
+        }
+    }
+    /* The windows of the bridges on the bus (a bridge whose window is being
+     * placed has closed that one first). */
+    if (d->header_type == 1 && d->bus == c->bus) {
+        for (int pref = 0; pref < 2; pref++) {
+            struct pci_window w;
+            if (pci_bridge_window(d, pref, &w) && overlaps(c, w.base, w.size)) {
+                c->hit = 1;
+                return 1;
+            }
         }
     }
     return 0;
 }
 
-/* Above this the pc machine has the I/O APIC, HPET, local APIC and BIOS. */
-#define PCI_MMIO_LIMIT 0xFEC00000u
-
-static uint32_t alloc_mmio(const struct pci_dev *self, int bar, uint64_t size)
+uint32_t pci_alloc_mmio(uint8_t bus, const struct pci_dev *self, int self_bar, uint64_t size, uint32_t from,
+                        uint32_t to)
 {
-    for (uint64_t base = PCI_MMIO_WINDOW; base + size <= PCI_MMIO_LIMIT; base += size) {
-        struct overlap_ctx c = { self, bar, base, size, 0 };
-        scan_bus(0, 0, overlap_visit, &c);
+    if (size == 0 || (size & (size - 1)))
+        return 0;
+    uint64_t base = ((uint64_t)from + size - 1) & ~(size - 1);
+    for (; base + size <= to; base += size) {
+        struct overlap_ctx c = { self, self_bar, bus, base, size, 0 };
+        pci_for_each(overlap_visit, &c);
         if (!c.hit)
             return (uint32_t)base;
     }
     return 0;
+}
+
+/* Where a BAR of a function behind a bridge may go: the bridge's
+ * prefetchable window for a prefetchable BAR if open and below 4 GiB, else
+ * its memory window. 0 if there is none. */
+static int bar_window(const struct pci_dev *d, const struct pci_bar *b, uint32_t *from, uint32_t *to)
+{
+    struct pci_dev bridge;
+    struct pci_window w;
+    if (!pci_bridge_to_bus(d->bus, &bridge))
+        return 0;
+    if (!(b->prefetchable && pci_bridge_window(&bridge, 1, &w) && w.base + w.size <= 0x100000000ull) &&
+        !pci_bridge_window(&bridge, 0, &w))
+        return 0;
+    *from = (uint32_t)w.base;
+    *to = (uint32_t)(w.base + w.size - 1) + 1u;     /* 0 for a window ending at 4 GiB */
+    if (*to == 0)
+        *to = 0xFFFFF000u;
+    return 1;
 }
 
 /* Gives a memory BAR that is 0 or (64-bit) above 4 GiB an address below
@@ -222,9 +325,12 @@ static int assign_bar(const struct pci_dev *d, int bar, struct pci_bar *b)
 {
     if (b->is_io || (b->addr != 0 && b->addr + b->size <= 0x100000000ull))
         return 0;
-    if (d->bus != 0 || b->size > 0x10000000u)
+    if (b->size > 0x10000000u)
         return -1;
-    uint32_t base = alloc_mmio(d, bar, b->size < 16 ? 16 : b->size);
+    uint32_t from = PCI_MMIO_WINDOW, to = PCI_MMIO_LIMIT;
+    if (d->bus != 0 && !bar_window(d, b, &from, &to))
+        return -1;
+    uint32_t base = pci_alloc_mmio(d->bus, d, bar, b->size < 16 ? 16 : b->size, from, to);
     if (!base)
         return -1;
     uint8_t reg = (uint8_t)(PCI_BAR0 + 4 * bar);

@@ -99,13 +99,20 @@ uint16_t virtio_max_queue_size(struct virtio_pci *vp, uint16_t index)
     return rd16(vp->common, COMMON_Q_SIZE);
 }
 
-int virtio_negotiate(struct virtio_pci *vp, uint64_t wanted)
+int virtio_reset(struct virtio_pci *vp)
 {
     /* Reset completes when the status reads back 0 (4.1.4.3.2). */
     wr8(vp->common, COMMON_STATUS, 0);
     for (int i = 0; virtio_get_status(vp) != 0; i++)
         if (i > 1000000)
             return -1;
+    return 0;
+}
+
+int virtio_negotiate(struct virtio_pci *vp, uint64_t wanted)
+{
+    if (virtio_reset(vp) < 0)
+        return -1;
     add_status(vp, VIRTIO_STATUS_ACKNOWLEDGE);
     add_status(vp, VIRTIO_STATUS_DRIVER);
 

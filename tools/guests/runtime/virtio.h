@@ -81,6 +81,9 @@ int virtio_pci_init(struct virtio_pci *vp, const struct pci_dev *d);
  * that it stuck. 0 on success; on failure the device is left FAILED.
  */
 int virtio_negotiate(struct virtio_pci *vp, uint64_t wanted);
+/* Writes status 0 and waits for it to read back 0: the device forgets its
+ * queues and features and stops using guest memory. 0, or -1 on timeout. */
+int virtio_reset(struct virtio_pci *vp);
 void virtio_driver_ok(struct virtio_pci *vp);
 void virtio_set_failed(struct virtio_pci *vp);
 uint8_t virtio_get_status(struct virtio_pci *vp);
