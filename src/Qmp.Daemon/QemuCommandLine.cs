@@ -215,9 +215,13 @@ internal static partial class QemuCommandLine
                     debugcon = Value();
                     break;
                 case "-device":
-                    var device = OptionString.Parse(option, Value(), allowHead: true);
-                    var driver = device.Head ?? device.Get("driver") ?? throw new CommandLineException(option, "Parameter 'driver' is missing");
-                    devices.Add(new DeviceConfig(driver, [.. device.TakeAll().Where(p => p.Key != "driver")]));
+                    devices.Add(ParseDevice(option, Value()));
+                    break;
+                case "-global":
+                    // qmpd has no ACPI PCI hotplug, so QEMU's switch to hand bridges to native hotplug is already
+                    // how qmpd behaves; any other global property is refused rather than ignored.
+                    if (Value() is not ("PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off" or "PIIX4_PM.acpi-root-pci-hotplug=off"))
+                        throw new CommandLineException(option, "only PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off and PIIX4_PM.acpi-root-pci-hotplug=off are supported (qmpd has no ACPI PCI hotplug)");
                     break;
                 case "-blockdev":
                     block.Add(ParseBlockdev(option, Value()));
@@ -324,6 +328,32 @@ internal static partial class QemuCommandLine
     }
 
     // -object memory-backend-ram|memory-backend-memfd in the dotted form or as JSON (libvirt).
+    // -device in QEMU's dotted form or as JSON (libvirt uses JSON when device_add has the json-cli feature).
+    private static DeviceConfig ParseDevice(string option, string text)
+    {
+        if (!text.TrimStart().StartsWith('{'))
+        {
+            var device = OptionString.Parse(option, text, allowHead: true);
+            var driver = device.Head ?? device.Get("driver") ?? throw new CommandLineException(option, "Parameter 'driver' is missing");
+            return new DeviceConfig(driver, [.. device.TakeAll().Where(p => p.Key != "driver")]);
+        }
+        try
+        {
+            using var json = JsonDocument.Parse(text);
+            if (json.RootElement.ValueKind != JsonValueKind.Object)
+                throw new CommandLineException(option, "JSON object expected");
+            if (!json.RootElement.TryGetProperty("driver", out var driverElement) || driverElement.ValueKind != JsonValueKind.String)
+                throw new CommandLineException(option, "Parameter 'driver' is missing");
+            var properties = json.RootElement.EnumerateObject().Where(p => p.Name != "driver")
+                .Select(p => new KeyValuePair<string, string>(p.Name, DeviceConfig.Text(p.Value))).ToList();
+            return new DeviceConfig(driverElement.GetString()!, properties);
+        }
+        catch (JsonException e)
+        {
+            throw new CommandLineException(option, $"JSON parse error: {e.Message}");
+        }
+    }
+
     private static MemoryBackendConfig ParseObject(string option, string text)
     {
         Dictionary<string, string> values;

@@ -80,6 +80,15 @@ public class QemuCommandLineTests
     [InlineData(new[] { "-object", "memory-backend-memfd,id=mem,size=1M,hugetlb=on" }, "-object: Property 'memory-backend-memfd.hugetlb' not found")]
     [InlineData(new[] { "-object", "secret,id=s" }, "-object: invalid object type: secret")]
     [InlineData(new[] { "-serial", "chardev:nope" }, "-serial: chardev \"nope\" not found")]
+    [InlineData(new[] { "-global", "virtio-blk-pci.num-queues=2" }, "-global: only PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off and PIIX4_PM.acpi-root-pci-hotplug=off are supported (qmpd has no ACPI PCI hotplug)")]
+    [InlineData(new[] { "-drive", "file=/x,if=ide" }, "-drive: if=ide is not supported: use if=none with -device (e.g. virtio-blk-pci,drive=ID)")]
+    [InlineData(new[] { "-drive", "file=/x,if=none,format=raw,cache=directsync" }, "-drive: cache=directsync is not supported (writeback, none, unsafe)")]
+    [InlineData(new[] { "-drive", "file=/x,if=none,format=raw,werror=enospc,rerror=enospc" }, "-drive: 'enospc' invalid read error action")]
+    [InlineData(new[] { "-drive", "file=/x,if=none,format=raw,bogus=1" }, "-drive: Invalid parameter 'bogus'")]
+    [InlineData(new[] { "-blockdev", "driver=raw,file.driver=file,file.filename=/x" }, "-blockdev: 'node-name' must be specified for the root node")]
+    [InlineData(new[] { "-blockdev", "driver=raw,node-name=d,file.driver=file,file.filename=/x,offset=abc" }, "-blockdev: Invalid parameter type for 'offset', expected: integer")]
+    [InlineData(new[] { "-blockdev", "driver=vmdk,node-name=d" }, "-blockdev: Parameter 'driver' does not accept value 'vmdk'")]
+    [InlineData(new[] { "-device", "{\"id\": \"x\"}" }, "-device: Parameter 'driver' is missing")]
     public void Bad_command_lines_name_the_option(string[] args, string message) =>
         Assert.Equal(message, Assert.Throws<CommandLineException>(() => QemuCommandLine.Parse(args)).Message);
 
@@ -138,6 +147,27 @@ public class QemuCommandLineTests
         Assert.Equal("qmp.sock", monitors[0].Chardev.Path);
         Assert.Equal(4444, monitors[1].Chardev.Port);
         Assert.All(monitors, m => Assert.False(m.Chardev.Wait));
+    }
+
+    [Fact]
+    public void Blockdev_dotted_and_json_forms_give_the_same_options()
+    {
+        var dotted = Assert.Single(Assert.Single(QemuCommandLine.Parse(["-blockdev", "driver=qcow2,node-name=disk0,read-only=on,file.driver=file,file.filename=/x.qcow2,cache.direct=on"]).Machines).Block);
+        var json = Assert.Single(Assert.Single(QemuCommandLine.Parse(["-blockdev", """{"driver":"qcow2","node-name":"disk0","read-only":true,"cache":{"direct":true},"file":{"driver":"file","filename":"/x.qcow2"}}"""]).Machines).Block);
+        Assert.Equal(json.Options.ToString(), dotted.Options.ToString());
+        var qcow2 = Assert.IsType<Qmp.Block.Options.Qcow2BlockdevOptions>(dotted.Options);
+        Assert.True(qcow2.ReadOnly);
+        Assert.True(qcow2.CacheDirect);
+        Assert.Equal("/x.qcow2", Assert.IsType<Qmp.Block.Options.FileBlockdevOptions>(qcow2.File.Definition).Filename);
+    }
+
+    [Fact]
+    public void Json_device_gives_the_same_properties_as_the_dotted_form()
+    {
+        var dotted = Assert.Single(Assert.Single(QemuCommandLine.Parse(["-device", "virtio-blk-pci,drive=d0,id=vd0,num-queues=2,share-rw=on"]).Machines).Config.Devices);
+        var json = Assert.Single(Assert.Single(QemuCommandLine.Parse(["-device", """{"driver":"virtio-blk-pci","drive":"d0","id":"vd0","num-queues":2,"share-rw":true}"""]).Machines).Config.Devices);
+        Assert.Equal(dotted.Driver, json.Driver);
+        Assert.Equal(dotted.Properties, json.Properties);
     }
 
     [Fact]
