@@ -13,7 +13,10 @@ public static class MachineCommandSet
         var machineCommands = new MachineCommands(machine);
         var chardevs = new CharCommands(machine);
         var human = new HumanMonitor(machine, control, machineCommands, chardevs);
-        return QmpCommands.CreateTable(
-            new RunStateCommands(machine), chardevs, new Block.BlockCoreCommands(machine), control, new IntrospectCommands(), machineCommands, new MiscCommands(machine, human), new QomCommands(machine));
+        var qdev = new QdevCommands(machine);
+        var table = QmpCommands.CreateTable(
+            new RunStateCommands(machine), chardevs, new Block.BlockCoreCommands(machine), qdev, control, new IntrospectCommands(), machineCommands, new MiscCommands(machine, human), new QomCommands(machine));
+        table.AddHandwritten("device_add", qdev.DeviceAddAsync);
+        return table;
     }
 }

@@ -34,29 +34,47 @@ public sealed class MachineCommands(Machine.Machine machine) : IMachineCommands
                 .Select(bus => new PciInfo
                 {
                     Bus = bus.Bus,
-                    Devices = bus.Devices.Select(d => new PciDeviceInfo
-                    {
-                        Bus = d.Bus,
-                        Slot = d.Slot,
-                        Function = d.Function,
-                        ClassInfo = new PciDeviceClass { Class = d.ClassInfo.Class, Desc = d.ClassInfo.Desc },
-                        Id = new PciDeviceId { Vendor = d.Id.Vendor, Device = d.Id.Device, Subsystem = d.Id.Subsystem, SubsystemVendor = d.Id.SubsystemVendor },
-                        Irq = d.Irq,
-                        IrqPin = d.IrqPin,
-                        QdevId = d.QdevId,
-                        Regions = d.Regions.Select(r => new PciMemoryRegion
-                        {
-                            Bar = r.Bar,
-                            Type = r.Type,
-                            Address = r.Address,
-                            Size = r.Size,
-                            Prefetch = r.Prefetch,
-                            MemType64 = r.MemType64,
-                        }).ToList(),
-                    }).ToList(),
+                    Devices = bus.Devices.Select(PciDevice).ToList(),
                 }).ToList() ?? [];
             return buses;
         }, cancellationToken).ConfigureAwait(false);
+
+    // A device, with the bus behind it when it is a bridge (QEMU's pci_bridge, recursively).
+    private static PciDeviceInfo PciDevice(Machine.Devices.Pci.PciDeviceInfo d) => new()
+    {
+        Bus = d.Bus,
+        Slot = d.Slot,
+        Function = d.Function,
+        ClassInfo = new PciDeviceClass { Class = d.ClassInfo.Class, Desc = d.ClassInfo.Desc },
+        Id = new PciDeviceId { Vendor = d.Id.Vendor, Device = d.Id.Device, Subsystem = d.Id.Subsystem, SubsystemVendor = d.Id.SubsystemVendor },
+        Irq = d.Irq,
+        IrqPin = d.IrqPin,
+        QdevId = d.QdevId,
+        PciBridge = d.PciBridge is { } bridge ? new PciBridgeInfo
+        {
+            Bus = new PciBusInfo
+            {
+                Number = bridge.Bus.Number,
+                Secondary = bridge.Bus.Secondary,
+                Subordinate = bridge.Bus.Subordinate,
+                IoRange = Range(bridge.Bus.IoRange),
+                MemoryRange = Range(bridge.Bus.MemoryRange),
+                PrefetchableRange = Range(bridge.Bus.PrefetchableRange),
+            },
+            Devices = bridge.Devices?.Select(PciDevice).ToList(),
+        } : null,
+        Regions = d.Regions.Select(r => new PciMemoryRegion
+        {
+            Bar = r.Bar,
+            Type = r.Type,
+            Address = r.Address,
+            Size = r.Size,
+            Prefetch = r.Prefetch,
+            MemType64 = r.MemType64,
+        }).ToList(),
+    };
+
+    private static PciMemoryRange Range(Machine.Devices.Pci.PciMemoryRange range) => new() { Base = range.Base, Limit = range.Limit };
 
     /// <inheritdoc/>
     public ValueTask<CurrentMachineParams> QueryCurrentMachineAsync(CancellationToken cancellationToken) =>

@@ -23,4 +23,10 @@ public sealed class MachineEventBridge(IQmpEventSink sink) : IMachineObserver
 
     /// <inheritdoc/>
     public void OnPowerdown() => sink.Emit(new PowerdownEvent());
+
+    /// <inheritdoc/>
+    public void OnDeviceDeleted(string? id, string path) => sink.Emit(new DeviceDeletedEvent { Device = id, Path = path });
+
+    /// <inheritdoc/>
+    public void OnDeviceUnplugGuestError(string? id, string path) => sink.Emit(new DeviceUnplugGuestErrorEvent { Device = id, Path = path });
 }

@@ -21,4 +21,18 @@ public interface IMachineObserver
 
     /// <summary>A power-button press was requested (QEMU's POWERDOWN).</summary>
     void OnPowerdown();
+
+    /// <summary>
+    /// A device is gone (QEMU's DEVICE_DELETED): <paramref name="id"/> is its id, null for an id-less device
+    /// or child (a virtio device's <c>…/virtio-backend</c> comes first, then the device); <paramref name="path"/>
+    /// its QOM path. Only raised once the device is unrealized and out of the object tree.
+    /// </summary>
+    void OnDeviceDeleted(string? id, string path)
+    {
+    }
+
+    /// <summary>The guest refused to release a device device_del asked for (QEMU's DEVICE_UNPLUG_GUEST_ERROR).</summary>
+    void OnDeviceUnplugGuestError(string? id, string path)
+    {
+    }
 }

@@ -10,7 +10,7 @@ namespace Qmp.Machine;
 /// machine from outside is posted to that thread and applied at a safe point, so observers see
 /// events on one thread, in order, before the request that caused them completes.
 /// </summary>
-public sealed class Machine : IDisposable
+public sealed partial class Machine : IDisposable
 {
     private readonly ILogger _logger;
     private readonly SafePointQueue _queue = new();
@@ -39,6 +39,7 @@ public sealed class Machine : IDisposable
         Block = block ?? new Qmp.Block.BlockGraph();
         _control = new Control(this);
         _board = board?.Invoke(_control);
+        InitHotplug();
     }
 
     /// <summary>The block graph: nodes, drives and the backends devices use.</summary>

@@ -9,7 +9,8 @@
 #           the slot off on the unplug request; QEMU sends DEVICE_DELETED
 #           for the virtio-backend child and for the device
 #   refuse  the same with refuse=1: the guest refuses the unplug (power
-#           indicator back on, slot stays powered); no DEVICE_DELETED
+#           indicator back on, slot stays powered); no DEVICE_DELETED, and
+#           on qmpd one DEVICE_UNPLUG_GUEST_ERROR (QEMU 7.2 sends none)
 #   cycle   basic twice in a row (same id, same slot); the disk is a
 #           -blockdev node d0 here, since a -drive if=none is deleted
 #           together with the device that used it
@@ -65,7 +66,7 @@ command -v "$qemu" >/dev/null || { echo "hotplug-qemu.sh: $qemu not found" >&2; 
 command -v python3 >/dev/null || { echo "hotplug-qemu.sh: python3 not found" >&2; exit 2; }
 "$here/build.sh" "$out" disk hotplug >/dev/null || exit 2
 
-work=$(mktemp -d /tmp/qmpd-hotplug.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/qmpd-hotplug.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # The disk: the disk guest's pattern for seed 5 in sectors 0-63.
@@ -287,7 +288,11 @@ def check(r, status):
                    {"device": "vd0", "path": "/machine/peripheral/vd0"}] * want_deleted
     if deleted != want_events:
         problems.append("DEVICE_DELETED events %s, want %s" % (json.dumps(deleted), json.dumps(want_events)))
-    others = [e["event"] for _, e in r.events if e["event"] not in ("DEVICE_DELETED", "SHUTDOWN")]
+    # A refused unplug: qmpd reports DEVICE_UNPLUG_GUEST_ERROR (once); QEMU 7.2's native PCIe path reports nothing.
+    refusals = [e.get("data", {}) for _, e in r.events if e["event"] == "DEVICE_UNPLUG_GUEST_ERROR"]
+    if refusals and (scenario != "refuse" or refusals != [{"device": "vd0", "path": "/machine/peripheral/vd0"}]):
+        problems.append("DEVICE_UNPLUG_GUEST_ERROR events %s" % json.dumps(refusals))
+    others = [e["event"] for _, e in r.events if e["event"] not in ("DEVICE_DELETED", "DEVICE_UNPLUG_GUEST_ERROR", "SHUTDOWN")]
     if others:
         problems.append("unexpected events: %s" % ", ".join(others))
     return problems

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
 using Qmp.Cpu.X86;
 using Qmp.Machine.Chardevs;
 using Qmp.Machine.Devices;
@@ -8,9 +6,7 @@ using Qmp.Machine.Devices.Apic;
 using Qmp.Machine.Devices.FwCfg;
 using Qmp.Machine.Devices.Pc;
 using Qmp.Machine.Devices.Pci;
-using Qmp.Machine.Devices.Virtio;
 using Qmp.Machine.Loader;
-using Qmp.Machine.Qom;
 using Qmp.Machine.Timers;
 using Qmp.Memory;
 
@@ -24,7 +20,7 @@ namespace Qmp.Machine.Pc;
 /// CPU idles in HLT, like QEMU's firmware with no boot device. Building it realizes
 /// every device; if one fails, those already realized are unrealized and nothing remains.
 /// </summary>
-public sealed class PcBoard : IMachineBoard
+public sealed partial class PcBoard : IMachineBoard, IHotplugBoard
 {
     private const ulong Below4GLimit = 0xE0000000;
     private readonly MachineConfig _config;
@@ -45,6 +41,8 @@ public sealed class PcBoard : IMachineBoard
     private readonly IrqLine[] _isaIrqs = new IrqLine[16];
     private readonly byte[]? _kernel;
     private readonly List<(string Name, byte[] Data)> _modules = [];
+    private Dictionary<string, ICharBackend> _backendById = [];
+    private DeviceContext? _context;
 
     /// <summary>Builds and realizes the board for <paramref name="config"/>.</summary>
     /// <exception cref="MachineOperationException">A file cannot be read, a device cannot be created or realized; the message says which.</exception>
@@ -74,7 +72,10 @@ public sealed class PcBoard : IMachineBoard
             Cpu = new X86Cpu(Memory, Io) { Clock = () => Timers.Clock.Now, ApicPresent = true };
             WireInterrupts();
             CreateDevices(backends);
-            RealizeAll(new DeviceContext { Memory = Memory, Io = Io, Timers = Timers, IsaIrq = IsaIrq, Control = control, Block = block ?? new Qmp.Block.BlockGraph() });
+            _context = new DeviceContext { Memory = Memory, Io = Io, Timers = Timers, IsaIrq = IsaIrq, Control = control, Block = block ?? new Qmp.Block.BlockGraph() };
+            RealizeAll(_context);
+            _pci.Unplugged += OnUnplugged;
+            _pci.UnplugRefused += OnUnplugRefused;
             LoadBootImage();
         }
         catch
@@ -102,6 +103,8 @@ public sealed class PcBoard : IMachineBoard
     /// <inheritdoc/>
     public void Reset()
     {
+        // The guest that would answer pending unplug requests is gone (QEMU's ACPI hotplug does the same).
+        CompletePendingUnplugs();
         Cpu.Reset();
         _pic.Reset();
         _apic.Reset();
@@ -214,6 +217,7 @@ public sealed class PcBoard : IMachineBoard
     private void CreateDevices(Func<CharBackendConfig, ICharBackend> backends)
     {
         var backendById = _config.CharBackends.ToDictionary(b => b.Id, backends, StringComparer.Ordinal);
+        _backendById = backendById;
         _speaker.Pit = _pit;
         _rtc.RamSize = _config.RamSize;
         _rtc.RamBelow4G = (long)Math.Min((ulong)_config.RamSize, Below4GLimit);
@@ -235,97 +239,9 @@ public sealed class PcBoard : IMachineBoard
             _uarts.Add(uart);
             _devices.Add(uart);
         }
-        var anonymous = 0;
         foreach (var device in _config.Devices)
-        {
-            var created = CreateDevice(device, backendById, _pci);
-            created.UserCreated = true;
-            // QEMU files id-less user devices under /machine/peripheral-anon/device[N].
-            if (created.Id is null && created is VirtioBlkPci blk)
-                blk.CanonicalPath = $"/machine/peripheral-anon/device[{anonymous}]";
-            if (created.Id is null)
-                anonymous++;
-            _devices.Add(created);
-        }
+            AddUserDevice(CreateDevice(device, hotplugGate: null));
     }
-
-    // -device: the catalog makes the device and its QOM properties take the values, so the
-    // command line, qom-set and device-list-properties share one definition of each property.
-    // Only what is not a QOM property here is handled apart: the id, the chardev, the PCI bus
-    // address, and the virtio transport variant.
-    private static Device CreateDevice(DeviceConfig config, Dictionary<string, ICharBackend> backends, PciHost pci)
-    {
-        if (!DeviceCatalog.UserCreatable.Contains(config.Driver))
-            throw new MachineOperationException($"'{config.Driver}' is not a valid device model name");
-        var device = DeviceCatalog.Create(config.Driver, Property(config, "id"))!;
-        var properties = device.QomProperties().ToDictionary(p => p.Name, StringComparer.Ordinal);
-        if (device is PciDevice pciDevice)
-            pciDevice.Bus = pci;
-        foreach (var (key, value) in config.Properties)
-        {
-            switch (key, device)
-            {
-                case ("id", _):
-                    break;
-                case ("chardev", DebugConsole console):
-                    console.Backend = backends[value];
-                    break;
-                case ("bus", PciDevice) when value == pci.BusName:
-                    break;
-                case ("bus", PciDevice):
-                    throw new MachineOperationException($"Bus '{value}' not found");
-                case ("addr", PciDevice slotted):
-                    (slotted.Slot, slotted.Function) = ParsePciAddress(config, value);
-                    break;
-                // qmpd's virtio devices are modern-only: QEMU's disable-legacy=on form.
-                case ("disable-legacy", VirtioPciDevice) when value is "on" or "true":
-                case ("disable-modern", VirtioPciDevice) when value is "off" or "false":
-                    break;
-                case ("disable-legacy" or "disable-modern", VirtioPciDevice):
-                    throw new MachineOperationException($"{config.Driver}: only modern virtio (disable-legacy=on, disable-modern=off) is supported");
-                default:
-                    var property = properties.GetValueOrDefault(key) ?? throw new MachineOperationException($"Property '{config.Driver}.{key}' not found");
-                    SetFromText(config, property, value);
-                    break;
-            }
-        }
-        return device;
-    }
-
-    // QEMU's -device value syntax: integers in decimal or 0x hex, booleans on/off.
-    private static void SetFromText(DeviceConfig config, QomProperty property, string text)
-    {
-        // Numbers for integer and size properties, booleans for bool; strings and enums take the text.
-        var numeric = property.Type is "size" || property.Type.StartsWith("int", StringComparison.Ordinal) || property.Type.StartsWith("uint", StringComparison.Ordinal);
-        JsonNode? value = property.Type == "bool"
-            ? text switch { "on" or "true" or "yes" => true, "off" or "false" or "no" => false, _ => null }
-            : !numeric ? text
-            : text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && long.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var hex) ? hex
-            : long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number
-            : null;
-        try
-        {
-            property.Set(value ?? throw new OverflowException());
-        }
-        catch (Exception e) when (e is MachineOperationException or OverflowException)
-        {
-            throw new MachineOperationException($"Property '{config.Driver}.{property.Name}' doesn't take value '{text}'");
-        }
-    }
-
-    // QEMU's addr property: SLOT or SLOT.FN, hexadecimal.
-    private static (int Slot, int Function) ParsePciAddress(DeviceConfig config, string text)
-    {
-        var parts = text.Split('.');
-        if (parts.Length is < 1 or > 2
-            || !int.TryParse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var slot) || slot > 31
-            || (parts.Length == 2 && (!int.TryParse(parts[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var fn) || fn > 7)))
-            throw new MachineOperationException($"Property '{config.Driver}.addr' doesn't take value '{text}'");
-        return (slot, parts.Length == 2 ? int.Parse(parts[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture) : 0);
-    }
-
-    private static string? Property(DeviceConfig config, string key) =>
-        config.Properties.FirstOrDefault(p => p.Key == key).Value;
 
     private void RealizeAll(DeviceContext context)
     {
@@ -334,8 +250,12 @@ public sealed class PcBoard : IMachineBoard
         {
             foreach (var device in _devices)
             {
+                // A function behind a hotplug slot is cold-plugged: present and powered from the start.
+                var slot = (device as PciDevice)?.Bus?.HotplugHandler;
+                slot?.PrePlug((PciDevice)device);
                 device.Realize(context);
                 realized.Add(device);
+                slot?.Plug((PciDevice)device);
             }
         }
         catch (DeviceRealizeException e)

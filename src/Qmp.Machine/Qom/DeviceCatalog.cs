@@ -28,10 +28,11 @@ public static class DeviceCatalog
         ["ioapic"] = id => new IoApic { Id = id },
         ["virtio-rng-pci"] = id => new VirtioRngPci { Id = id },
         ["virtio-blk-pci"] = id => new VirtioBlkPci { Id = id },
+        ["pcie-root-port"] = id => new Devices.Pci.PcieRootPort { Id = id },
     };
 
     /// <summary>The device types a user may create with <c>-device</c> (the board creates the others).</summary>
-    public static IReadOnlySet<string> UserCreatable { get; } = new HashSet<string>(StringComparer.Ordinal) { "isa-debug-exit", "isa-debugcon", "virtio-rng-pci", "virtio-blk-pci" };
+    public static IReadOnlySet<string> UserCreatable { get; } = new HashSet<string>(StringComparer.Ordinal) { "isa-debug-exit", "isa-debugcon", "virtio-rng-pci", "virtio-blk-pci", "pcie-root-port" };
 
     /// <summary>A new instance of <paramref name="typeName"/> with <paramref name="id"/>, or null when it is not a concrete device type.</summary>
     public static Device? Create(string typeName, string? id = null) => s_factories.TryGetValue(typeName, out var factory) ? factory(id) : null;

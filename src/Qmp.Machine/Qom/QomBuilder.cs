@@ -51,7 +51,7 @@ public static class QomBuilder
     {
         var node = new QomObject(device.TypeName)
             .With(new QomProperty("realized", "bool", () => device.Realized))
-            .With(new QomProperty("hotplugged", "bool", () => false))
+            .With(new QomProperty("hotplugged", "bool", () => device is Devices.Pci.PciDevice { Hotplugged: true }))
             .With(new QomProperty("hotpluggable", "bool", () => device is Devices.Pci.PciDevice));
         foreach (var property in device.QomProperties())
         {

@@ -727,6 +727,224 @@ public sealed partial class PciDeviceId : IQapiType<PciDeviceId>
 }
 
 /// <summary>
+/// A PCI device memory region
+/// </summary>
+public sealed partial class PciMemoryRange : IQapiType<PciMemoryRange>
+{
+    /// <summary>
+    /// <c>base</c>: the starting address (guest physical)
+    /// </summary>
+    public required long Base { get; set; }
+
+    /// <summary>
+    /// <c>limit</c>: the ending address (guest physical)
+    /// </summary>
+    public required long Limit { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["base", "limit"]);
+
+    /// <summary>
+    /// Reads a <see cref="PciMemoryRange"/> with QEMU's argument checks.
+    /// </summary>
+    public static PciMemoryRange FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PciMemoryRange Read(JsonNode? node) => FromJson(node);
+
+    internal static PciMemoryRange ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("base", out var vBaseNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "base"));
+        var vBase = QapiInput.Int(vBaseNode, QapiInput.Member(path, "base"));
+        if (!obj.TryGetPropertyValue("limit", out var vLimitNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "limit"));
+        var vLimit = QapiInput.Int(vLimitNode, QapiInput.Member(path, "limit"));
+        var result = new PciMemoryRange { Base = vBase, Limit = vLimit };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("base", JsonValue.Create(Base));
+        obj.Add("limit", JsonValue.Create(Limit));
+    }
+}
+
+/// <summary>
+/// Information about a bus of a PCI Bridge device
+/// </summary>
+public sealed partial class PciBusInfo : IQapiType<PciBusInfo>
+{
+    /// <summary>
+    /// <c>number</c>: primary bus interface number.  This should be the number of the bus the device resides on.
+    /// </summary>
+    public required long Number { get; set; }
+
+    /// <summary>
+    /// <c>secondary</c>: secondary bus interface number.  This is the number of the main bus for the bridge
+    /// </summary>
+    public required long Secondary { get; set; }
+
+    /// <summary>
+    /// <c>subordinate</c>: This is the highest number bus that resides below the bridge.
+    /// </summary>
+    public required long Subordinate { get; set; }
+
+    /// <summary>
+    /// <c>io_range</c>: The PIO range for all devices on this bridge
+    /// </summary>
+    public required PciMemoryRange IoRange { get; set; }
+
+    /// <summary>
+    /// <c>memory_range</c>: The MMIO range for all devices on this bridge
+    /// </summary>
+    public required PciMemoryRange MemoryRange { get; set; }
+
+    /// <summary>
+    /// <c>prefetchable_range</c>: The range of prefetchable MMIO for all devices on this bridge
+    /// </summary>
+    public required PciMemoryRange PrefetchableRange { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["number", "secondary", "subordinate", "io_range", "memory_range", "prefetchable_range"]);
+
+    /// <summary>
+    /// Reads a <see cref="PciBusInfo"/> with QEMU's argument checks.
+    /// </summary>
+    public static PciBusInfo FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PciBusInfo Read(JsonNode? node) => FromJson(node);
+
+    internal static PciBusInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("number", out var vNumberNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "number"));
+        var vNumber = QapiInput.Int(vNumberNode, QapiInput.Member(path, "number"));
+        if (!obj.TryGetPropertyValue("secondary", out var vSecondaryNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "secondary"));
+        var vSecondary = QapiInput.Int(vSecondaryNode, QapiInput.Member(path, "secondary"));
+        if (!obj.TryGetPropertyValue("subordinate", out var vSubordinateNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "subordinate"));
+        var vSubordinate = QapiInput.Int(vSubordinateNode, QapiInput.Member(path, "subordinate"));
+        if (!obj.TryGetPropertyValue("io_range", out var vIoRangeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "io_range"));
+        var vIoRange = PciMemoryRange.FromJson(vIoRangeNode, QapiInput.Member(path, "io_range"), "io_range");
+        if (!obj.TryGetPropertyValue("memory_range", out var vMemoryRangeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "memory_range"));
+        var vMemoryRange = PciMemoryRange.FromJson(vMemoryRangeNode, QapiInput.Member(path, "memory_range"), "memory_range");
+        if (!obj.TryGetPropertyValue("prefetchable_range", out var vPrefetchableRangeNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "prefetchable_range"));
+        var vPrefetchableRange = PciMemoryRange.FromJson(vPrefetchableRangeNode, QapiInput.Member(path, "prefetchable_range"), "prefetchable_range");
+        var result = new PciBusInfo { Number = vNumber, Secondary = vSecondary, Subordinate = vSubordinate, IoRange = vIoRange, MemoryRange = vMemoryRange, PrefetchableRange = vPrefetchableRange };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("number", JsonValue.Create(Number));
+        obj.Add("secondary", JsonValue.Create(Secondary));
+        obj.Add("subordinate", JsonValue.Create(Subordinate));
+        obj.Add("io_range", IoRange.ToJson());
+        obj.Add("memory_range", MemoryRange.ToJson());
+        obj.Add("prefetchable_range", PrefetchableRange.ToJson());
+    }
+}
+
+/// <summary>
+/// Information about a PCI Bridge device
+/// </summary>
+public sealed partial class PciBridgeInfo : IQapiType<PciBridgeInfo>
+{
+    /// <summary>
+    /// <c>bus</c>: information about the bus the device resides on
+    /// </summary>
+    public required PciBusInfo Bus { get; set; }
+
+    /// <summary>
+    /// <c>devices</c> (optional): a list of @PciDeviceInfo for each device on this bridge
+    /// </summary>
+    public IReadOnlyList<PciDeviceInfo>? Devices { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["bus", "devices"]);
+
+    /// <summary>
+    /// Reads a <see cref="PciBridgeInfo"/> with QEMU's argument checks.
+    /// </summary>
+    public static PciBridgeInfo FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PciBridgeInfo Read(JsonNode? node) => FromJson(node);
+
+    internal static PciBridgeInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("bus", out var vBusNode))
+            throw QapiInput.Missing(QapiInput.Member(path, "bus"));
+        var vBus = PciBusInfo.FromJson(vBusNode, QapiInput.Member(path, "bus"), "bus");
+        IReadOnlyList<PciDeviceInfo>? vDevices = obj.TryGetPropertyValue("devices", out var vDevicesNode) ? QapiInput.List(vDevicesNode, QapiInput.Member(path, "devices"), (n, p) => PciDeviceInfo.FromJson(n, p, null)) : null;
+        var result = new PciBridgeInfo { Bus = vBus, Devices = vDevices };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("bus", Bus.ToJson());
+        if (Devices is not null)
+            obj.Add("devices", new JsonArray(Devices.Select(x => (JsonNode?)x.ToJson()).ToArray()));
+    }
+}
+
+/// <summary>
 /// Information about a PCI device
 /// </summary>
 public sealed partial class PciDeviceInfo : IQapiType<PciDeviceInfo>
@@ -772,11 +990,16 @@ public sealed partial class PciDeviceInfo : IQapiType<PciDeviceInfo>
     public required string QdevId { get; set; }
 
     /// <summary>
+    /// <c>pci_bridge</c> (optional): if the device is a PCI bridge, the bridge information
+    /// </summary>
+    public PciBridgeInfo? PciBridge { get; set; }
+
+    /// <summary>
     /// <c>regions</c>: a list of the PCI I/O regions associated with the device
     /// </summary>
     public required IReadOnlyList<PciMemoryRegion> Regions { get; set; }
 
-    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["bus", "slot", "function", "class_info", "id", "irq", "irq_pin", "qdev_id", "regions"]);
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["bus", "slot", "function", "class_info", "id", "irq", "irq_pin", "qdev_id", "pci_bridge", "regions"]);
 
     /// <summary>
     /// Reads a <see cref="PciDeviceInfo"/> with QEMU's argument checks.
@@ -816,10 +1039,11 @@ public sealed partial class PciDeviceInfo : IQapiType<PciDeviceInfo>
         if (!obj.TryGetPropertyValue("qdev_id", out var vQdevIdNode))
             throw QapiInput.Missing(QapiInput.Member(path, "qdev_id"));
         var vQdevId = QapiInput.Str(vQdevIdNode, QapiInput.Member(path, "qdev_id"));
+        PciBridgeInfo? vPciBridge = obj.TryGetPropertyValue("pci_bridge", out var vPciBridgeNode) ? PciBridgeInfo.FromJson(vPciBridgeNode, QapiInput.Member(path, "pci_bridge"), "pci_bridge") : null;
         if (!obj.TryGetPropertyValue("regions", out var vRegionsNode))
             throw QapiInput.Missing(QapiInput.Member(path, "regions"));
         var vRegions = QapiInput.List(vRegionsNode, QapiInput.Member(path, "regions"), (n, p) => PciMemoryRegion.FromJson(n, p, null));
-        var result = new PciDeviceInfo { Bus = vBus, Slot = vSlot, Function = vFunction, ClassInfo = vClassInfo, Id = vId, Irq = vIrq, IrqPin = vIrqPin, QdevId = vQdevId, Regions = vRegions };
+        var result = new PciDeviceInfo { Bus = vBus, Slot = vSlot, Function = vFunction, ClassInfo = vClassInfo, Id = vId, Irq = vIrq, IrqPin = vIrqPin, QdevId = vQdevId, PciBridge = vPciBridge, Regions = vRegions };
         known = _qapiMemberNames;
         return result;
     }
@@ -845,6 +1069,8 @@ public sealed partial class PciDeviceInfo : IQapiType<PciDeviceInfo>
             obj.Add("irq", JsonValue.Create(Irq.Value));
         obj.Add("irq_pin", JsonValue.Create(IrqPin));
         obj.Add("qdev_id", JsonValue.Create(QdevId));
+        if (PciBridge is not null)
+            obj.Add("pci_bridge", PciBridge.ToJson());
         obj.Add("regions", new JsonArray(Regions.Select(x => (JsonNode?)x.ToJson()).ToArray()));
     }
 }

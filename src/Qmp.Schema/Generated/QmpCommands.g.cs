@@ -29,6 +29,8 @@ public static partial class QmpCommands
         new("blockdev-snapshot", false, true, [], true),
         new("blockdev-add", false, true, [], true),
         new("blockdev-del", false, true, [], true),
+        new("device_add", false, false, ["json-cli", "json-cli-hotplug"], false),
+        new("device_del", false, false, [], true),
         new("qmp_capabilities", false, true, [], false),
         new("query-version", false, true, [], true),
         new("query-commands", false, true, [], true),
@@ -60,7 +62,7 @@ public static partial class QmpCommands
     /// <summary>
     /// Binds every generated command to its handler; arguments are checked before the handler runs.
     /// </summary>
-    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IBlockCoreCommands blockCore, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom)
+    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IBlockCoreCommands blockCore, IQdevCommands qdev, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom)
     {
         var handlers = new Dictionary<string, QmpCommandHandler>();
         handlers["query-status"] = async (arguments, cancellationToken) =>
@@ -145,6 +147,12 @@ public static partial class QmpCommands
         {
             var parsed = BlockdevDelArguments.FromJson(arguments);
             await blockCore.BlockdevDelAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["device_del"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = DeviceDelArguments.FromJson(arguments);
+            await qdev.DeviceDelAsync(parsed, cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
         handlers["query-version"] = async (arguments, cancellationToken) =>

@@ -23,6 +23,17 @@ public sealed class QmpCommandTable
     /// <summary>The command named <paramref name="name"/>, if the schema has it.</summary>
     public QmpCommandInfo? Find(string name) => _infos.GetValueOrDefault(name);
 
-    /// <summary>The handler of a generated command.</summary>
+    /// <summary>
+    /// Binds the hand-written handler of a command the schema declares with <c>'gen': false</c> (its arguments
+    /// are open-ended, like device_add's driver properties).
+    /// </summary>
+    public void AddHandwritten(string name, QmpCommandHandler handler)
+    {
+        if (!_infos.TryGetValue(name, out var info) || info.Generated)
+            throw new ArgumentException($"'{name}' is not a hand-written command of the schema", nameof(name));
+        _handlers[name] = handler;
+    }
+
+    /// <summary>The handler of a command.</summary>
     public QmpCommandHandler? Handler(string name) => _handlers.GetValueOrDefault(name);
 }

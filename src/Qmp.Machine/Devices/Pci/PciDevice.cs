@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using Qmp.Machine.Devices.Pc;
-using Qmp.Memory;
 using static Qmp.Machine.Devices.Pci.PciConfigRegisters;
 
 namespace Qmp.Machine.Devices.Pci;
@@ -20,7 +18,7 @@ namespace Qmp.Machine.Devices.Pci;
 /// overlay it) and is mapped once the range frees up; it never raises an exception into the guest.
 /// Used on the machine thread.
 /// </remarks>
-public abstract class PciDevice : Device, IStatefulDevice
+public abstract partial class PciDevice : Device, IStatefulDevice
 {
     private const int BarCount = 6;
     private const int PinCount = 4;
@@ -35,7 +33,7 @@ public abstract class PciDevice : Device, IStatefulDevice
     private readonly byte[] _cmask = new byte[SpaceSize];
     private readonly bool[] _used = new bool[SpaceSize];
     private readonly PciBar?[] _bars = new PciBar?[BarCount];
-    private PciHost? _bus;
+    private PciBus? _bus;
     private int? _slot;
     private int _function;
     private bool _multifunction;
@@ -43,8 +41,8 @@ public abstract class PciDevice : Device, IStatefulDevice
     private int _irqState;
     private DeviceContext? _context;
 
-    /// <summary>The bus to plug into (QEMU's <c>bus</c>); <see cref="PciHost.Plug(PciDevice)"/> sets it.</summary>
-    public PciHost? Bus
+    /// <summary>The bus to plug into (QEMU's <c>bus</c>): <c>pci.0</c> or a bridge's secondary bus; <see cref="PciHost.Plug(PciDevice)"/> sets it.</summary>
+    public PciBus? Bus
     {
         get => _bus;
         set
@@ -90,8 +88,14 @@ public abstract class PciDevice : Device, IStatefulDevice
     /// <summary>Where the device sits while realized; null otherwise.</summary>
     public PciAddress? Address => _devfn < 0 ? null : new PciAddress(_devfn >> 3, _devfn & 7);
 
-    /// <summary>QEMU's section id: the device path and the state name, e.g. <c>0000:00:03.0/virtio-rng</c>.</summary>
-    public string SectionName => Address is { } address ? $"0000:00:{address}/{StateName}" : StateName;
+    /// <summary>
+    /// QEMU's section id: the device path and the state name, e.g. <c>0000:00:03.0/virtio-rng</c>, or
+    /// <c>0000:00:02.0:00.0/virtio-blk</c> behind the bridge at 00:02.0.
+    /// </summary>
+    public string SectionName => Address is { } address && _bus is { } bus ? $"{bus.DevicePath(address)}/{StateName}" : StateName;
+
+    /// <summary>Whether device_add created the device while the machine ran (QEMU's <c>hotplugged</c> QOM property); the board sets it before realize.</summary>
+    public bool Hotplugged { get; internal set; }
 
     /// <inheritdoc/>
     public virtual int StateVersion => CurrentVersion;
@@ -120,6 +124,9 @@ public abstract class PciDevice : Device, IStatefulDevice
     /// <summary>The interrupt pin register: 0 for none, 1..4 for INTA..INTD.</summary>
     protected virtual byte InterruptPin => 0;
 
+    /// <summary>The header layout in the header type register: 0 for a function, 1 for a PCI-to-PCI bridge.</summary>
+    protected virtual byte HeaderLayout => 0;
+
     /// <summary>The state name in <see cref="SectionName"/> (QEMU's vmsd name); the type name by default.</summary>
     protected virtual string StateName => TypeName;
 
@@ -131,6 +138,9 @@ public abstract class PciDevice : Device, IStatefulDevice
 
     /// <summary>Which configuration bits a guest write of 1 clears.</summary>
     protected Span<byte> WriteOneToClearMask => _w1cmask;
+
+    /// <summary>Which read-only configuration bits a state load must find equal (QEMU's cmask); clear it for bits that change at run time.</summary>
+    protected Span<byte> CheckedMask => _cmask;
 
     /// <summary>The board the device is realized on.</summary>
     protected DeviceContext Context => _context ?? throw new InvalidOperationException($"{TypeName} is not realized");
@@ -198,17 +208,9 @@ public abstract class PciDevice : Device, IStatefulDevice
 
     internal void HostConfigWrite(int offset, int size, uint value) => WriteConfig(offset, size, value);
 
-    internal void RetryPendingBars()
+    internal PciDeviceInfo Describe()
     {
-        foreach (var bar in _bars)
-        {
-            if (bar is { Pending: true })
-                TryInstall(bar);
-        }
-    }
-
-    internal PciDeviceInfo Describe(int bus)
-    {
+        var bus = _bus?.Number ?? 0;
         var address = Address ?? throw new InvalidOperationException($"{TypeName} is not on a bus");
         var classId = ReadWord(_config, ClassDevice);
         var normalHeader = (_config[HeaderType] & ~HeaderTypeMultiFunction) == 0;
@@ -237,8 +239,14 @@ public abstract class PciDevice : Device, IStatefulDevice
             pin != 0 ? _config[InterruptLineRegister] : null,
             pin,
             Id ?? "",
-            regions);
+            regions)
+        {
+            PciBridge = DescribeBridge(),
+        };
     }
+
+    /// <summary>The <c>pci_bridge</c> member of query-pci; null for a function that is not a bridge.</summary>
+    internal virtual PciBridgeInfo? DescribeBridge() => null;
 
     /// <summary>Registers BARs and capabilities, maps fixed resources, through <paramref name="scope"/>.</summary>
     protected virtual void RealizePci(RealizeScope scope)
@@ -291,43 +299,6 @@ public abstract class PciDevice : Device, IStatefulDevice
     }
 
     /// <summary>
-    /// Registers BAR <paramref name="index"/> (while realizing): its size is the region's, a power of two of
-    /// at least 4 bytes for I/O and 16 for memory; a 64-bit BAR also takes register <paramref name="index"/> + 1.
-    /// </summary>
-    protected void RegisterBar(int index, MemoryRegion region, PciBarType type)
-    {
-        if (_context is null)
-            throw new InvalidOperationException($"{TypeName}: BARs are registered while the device realizes");
-        if (index is < 0 or >= BarCount)
-            throw new DeviceRealizeException($"{TypeName}: BAR {index} does not exist");
-        if (type is not (PciBarType.Io or PciBarType.Memory or PciBarType.Memory64 or PciBarType.Prefetchable or (PciBarType.Memory64 | PciBarType.Prefetchable)))
-            throw new DeviceRealizeException($"{TypeName}: BAR {index} has an invalid type {type}");
-        var bar = new PciBar(index, region, type);
-        if (_bars[index] is not null || (index > 0 && _bars[index - 1] is { Is64: true }) || (bar.Is64 && (index == BarCount - 1 || _bars[index + 1] is not null)))
-            throw new DeviceRealizeException($"{TypeName}: BAR {index} is already registered");
-        var size = region.Size;
-        if (!BitOperations.IsPow2(size) || size < (bar.IsIo ? 4UL : 16UL) || (bar.IsIo && size > PortIoSpace.Size) || (!bar.IsIo && !bar.Is64 && size > 0x80000000))
-            throw new DeviceRealizeException($"{TypeName}: BAR {index} cannot have size {size:#x}");
-        if (bar.IsIo && region.Kind != MemoryRegionKind.Io)
-            throw new DeviceRealizeException($"{TypeName}: I/O BAR {index} needs an I/O region");
-        var wmask = ~(size - 1);
-        var at = bar.ConfigOffset;
-        if (bar.Is64)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(_config.AsSpan(at), (ulong)type);
-            BinaryPrimitives.WriteUInt64LittleEndian(_wmask.AsSpan(at), wmask);
-            BinaryPrimitives.WriteUInt64LittleEndian(_cmask.AsSpan(at), ulong.MaxValue);
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(_config.AsSpan(at), (uint)type);
-            BinaryPrimitives.WriteUInt32LittleEndian(_wmask.AsSpan(at), (uint)wmask);
-            BinaryPrimitives.WriteUInt32LittleEndian(_cmask.AsSpan(at), uint.MaxValue);
-        }
-        _bars[index] = bar;
-    }
-
-    /// <summary>
     /// Adds a capability (QEMU's pci_add_capability with automatic placement): <paramref name="id"/>, the
     /// next pointer, then <paramref name="body"/>, at the first free dword-aligned room from 0x40, linked at
     /// the head of the list and read-only. Returns its offset.
@@ -348,6 +319,7 @@ public abstract class PciDevice : Device, IStatefulDevice
         _used.AsSpan(offset, Math.Min((size + 3) & ~3, SpaceSize - offset)).Fill(true);
         _wmask.AsSpan(offset, size).Clear();
         _cmask.AsSpan(offset, size).Fill(0xFF);
+        _bus?.Host.Inject(this, PciRealizeStep.Capability);
         return offset;
     }
 
@@ -392,9 +364,12 @@ public abstract class PciDevice : Device, IStatefulDevice
             _devfn = -1;
             _context = null;
         });
+        bus.Host.Inject(this, PciRealizeStep.Attach);
         scope.OnUndo(UnmapBars);
         scope.OnUndo(DeassertIntx);
+        bus.Host.Inject(this, PciRealizeStep.Irq);
         RealizePci(scope);
+        bus.Host.Inject(this, PciRealizeStep.Realized);
         // A new function starts in its reset state, as QEMU resets every device before the guest runs.
         ResetCore();
     }
@@ -418,9 +393,13 @@ public abstract class PciDevice : Device, IStatefulDevice
         config[RevisionId] = Revision;
         config[ClassProg] = ProgIf;
         BinaryPrimitives.WriteUInt16LittleEndian(config[ClassDevice..], ClassId);
-        config[HeaderType] = _multifunction ? HeaderTypeMultiFunction : (byte)0;
-        BinaryPrimitives.WriteUInt16LittleEndian(config[SubsystemVendorIdRegister..], SubsystemVendorId);
-        BinaryPrimitives.WriteUInt16LittleEndian(config[SubsystemIdRegister..], SubsystemId);
+        config[HeaderType] = (byte)(HeaderLayout | (_multifunction ? HeaderTypeMultiFunction : 0));
+        // Only a type-0 header has subsystem ids there (a bridge's prefetchable window uppers sit at 0x2C).
+        if (HeaderLayout == 0)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(config[SubsystemVendorIdRegister..], SubsystemVendorId);
+            BinaryPrimitives.WriteUInt16LittleEndian(config[SubsystemIdRegister..], SubsystemId);
+        }
         config[InterruptPinRegister] = InterruptPin;
 
         // QEMU's pci_init_cmask, pci_init_wmask and pci_init_w1cmask.
@@ -524,102 +503,5 @@ public abstract class PciDevice : Device, IStatefulDevice
     {
         for (var pin = 0; pin < PinCount; pin++)
             SetIrqState(pin, false);
-    }
-
-    // QEMU's pci_bar_address: where a BAR decodes, or PCI_BAR_UNMAPPED.
-    private ulong DecodeAddress(PciBar bar)
-    {
-        var command = ReadWord(_config, Command);
-        var mask = ~(bar.Size - 1);
-        if (bar.IsIo)
-        {
-            if ((command & CommandIo) == 0)
-                return PciBar.Unmapped;
-            var io = BinaryPrimitives.ReadUInt32LittleEndian(_config.AsSpan(bar.ConfigOffset)) & mask;
-            var ioLast = io + bar.Size - 1;
-            return ioLast <= io || ioLast >= uint.MaxValue || io == 0 ? PciBar.Unmapped : io;
-        }
-        if ((command & CommandMemory) == 0)
-            return PciBar.Unmapped;
-        var address = bar.Is64
-            ? BinaryPrimitives.ReadUInt64LittleEndian(_config.AsSpan(bar.ConfigOffset))
-            : BinaryPrimitives.ReadUInt32LittleEndian(_config.AsSpan(bar.ConfigOffset));
-        address &= mask;
-        var last = address + bar.Size - 1;
-        if (last <= address || last == PciBar.Unmapped || address == 0)
-            return PciBar.Unmapped;
-        // A 32-bit BAR ending at 4 GiB is refused too, as QEMU does.
-        return !bar.Is64 && last >= uint.MaxValue ? PciBar.Unmapped : address;
-    }
-
-    private void UpdateMappings()
-    {
-        var freed = false;
-        foreach (var bar in _bars)
-        {
-            if (bar is null)
-                continue;
-            var address = DecodeAddress(bar);
-            if (address == bar.Address)
-                continue;
-            freed |= Uninstall(bar);
-            bar.Address = address;
-            if (address != PciBar.Unmapped && !TryInstall(bar))
-                bar.Pending = true;
-        }
-        if (freed)
-            _bus?.RetryPendingBars();
-    }
-
-    private bool TryInstall(PciBar bar)
-    {
-        var context = _context!;
-        try
-        {
-            if (bar.IsIo)
-            {
-                // Beyond the 64 KiB port space the BAR decodes but no port reaches it.
-                if (bar.Address + bar.Size > PortIoSpace.Size)
-                    return true;
-                context.Io.Map((ushort)bar.Address, bar.Region);
-            }
-            else
-                context.Memory.Map(bar.Address, bar.Region, BarPriority);
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
-        {
-            // Taken by another region: QEMU would overlay it; this model waits until the range frees.
-            return false;
-        }
-        bar.Installed = true;
-        bar.Pending = false;
-        return true;
-    }
-
-    private bool Uninstall(PciBar bar)
-    {
-        bar.Pending = false;
-        if (!bar.Installed)
-            return false;
-        if (bar.IsIo)
-            _context!.Io.Unmap(bar.Region);
-        else
-            _context!.Memory.Unmap(bar.Region);
-        bar.Installed = false;
-        return true;
-    }
-
-    private void UnmapBars()
-    {
-        var freed = false;
-        foreach (var bar in _bars)
-        {
-            if (bar is null)
-                continue;
-            freed |= Uninstall(bar);
-            bar.Address = PciBar.Unmapped;
-        }
-        if (freed)
-            _bus?.RetryPendingBars();
     }
 }

@@ -19,4 +19,8 @@ public sealed record PciDeviceInfo(
     int? Irq,
     int IrqPin,
     string QdevId,
-    IReadOnlyList<PciMemoryRegion> Regions);
+    IReadOnlyList<PciMemoryRegion> Regions)
+{
+    /// <summary>For a PCI-to-PCI bridge, its bus numbers, windows and the functions behind it (<c>pci_bridge</c>); null otherwise.</summary>
+    public PciBridgeInfo? PciBridge { get; init; }
+}

@@ -8,8 +8,9 @@ namespace Qmp.Machine.Devices.Pci;
 /// The i440FX PCI host (QEMU's <c>i440FX-pcihost</c>) and its bus <c>pci.0</c>: configuration
 /// mechanism #1 at ports 0xCF8 (CONFIG_ADDRESS: enable bit 31, bus 23:16, devfn 15:8, register 7:0)
 /// and 0xCFC-0xCFF (CONFIG_DATA, 1/2/4-byte accesses at the byte lane of the port), with the
-/// i440FX host bridge at 00:00.0 and the PIIX3 ISA bridge at 00:01.0 built in. Only bus 0 exists;
-/// absent functions and other buses read as all ones.
+/// i440FX host bridge at 00:00.0 and the PIIX3 ISA bridge at 00:01.0 built in. Cycles for bus 0 reach
+/// <see cref="Bus"/>; cycles for other bus numbers go to the bridge whose secondary..subordinate range
+/// holds them (type-1 forwarding, as a real chipset does); absent functions read as all ones.
 /// </summary>
 /// <remarks>
 /// INTx pin p (0 = INTA) of slot s drives PIRQ (p + s - 1) mod 4, which PIIX3 registers 0x60-0x63 route
@@ -23,15 +24,13 @@ public sealed class PciHost : Device
     private const ushort ConfigDataPort = 0xCFC;
     private const ushort ElcrPort = 0x4D0;
     private const uint ConfigEnable = 0x80000000;
-    private const int SlotCount = 32;
-    private const int FunctionCount = 8;
     private const int IsaIrqCount = 16;
 
     // SeaBIOS's pci_irqs for PIIX: PIRQA/B on IRQ 10, PIRQC/D on IRQ 11.
     private static readonly byte[] _firmwareIrqs = [10, 10, 11, 11];
 
-    private readonly PciDevice?[] _devices = new PciDevice?[SlotCount * FunctionCount];
     private readonly int[] _irqCount = new int[Piix3IsaBridge.PirqCount];
+    private readonly PciRootBus _bus;
     private readonly I440fxHostBridge _hostBridge;
     private readonly Piix3IsaBridge _isaBridge;
     private DeviceContext? _context;
@@ -40,22 +39,45 @@ public sealed class PciHost : Device
     /// <summary>Creates the host with its host bridge and ISA bridge, not yet realized.</summary>
     public PciHost()
     {
-        _hostBridge = new I440fxHostBridge { Bus = this, Slot = 0 };
-        _isaBridge = new Piix3IsaBridge { Bus = this, Slot = 1, Multifunction = true };
+        _bus = new PciRootBus(this);
+        _hostBridge = new I440fxHostBridge { Bus = _bus, Slot = 0 };
+        _isaBridge = new Piix3IsaBridge { Bus = _bus, Slot = 1, Multifunction = true };
     }
 
     /// <inheritdoc/>
     public override string TypeName => "i440FX-pcihost";
 
+    /// <summary>The root bus <c>pci.0</c>.</summary>
+    public PciBus Bus => _bus;
+
     /// <summary>The bus name devices give as <c>bus=</c>.</summary>
-    public string BusName => "pci.0";
+    public string BusName => _bus.Name;
 
-    /// <summary>The functions on the bus in devfn order, the host and ISA bridges included.</summary>
-    public IReadOnlyList<PciDevice> Devices => [.. _devices.OfType<PciDevice>()];
+    /// <summary>The functions on the root bus in devfn order, the host and ISA bridges included.</summary>
+    public IReadOnlyList<PciDevice> Devices => _bus.Devices;
 
-    /// <summary>The function at <paramref name="slot"/>.<paramref name="function"/>, or null.</summary>
-    public PciDevice? Find(int slot, int function) =>
-        slot is >= 0 and < SlotCount && function is >= 0 and < FunctionCount ? _devices[(slot * FunctionCount) + function] : null;
+    /// <summary>Every bus: <c>pci.0</c>, then the secondary buses of bridges, depth first.</summary>
+    public IEnumerable<PciBus> Buses => _bus.Subtree();
+
+    internal DeviceContext? RealizedContext => _context;
+
+    /// <summary>
+    /// A test seam: called at each step of a PCI function's realize and of a hotplug slot's plug, so tests
+    /// can fail any step and check that nothing of the attempt remains. Null in production.
+    /// </summary>
+    internal Action<PciDevice, PciRealizeStep>? FaultInjection { get; set; }
+
+    /// <summary>A hotplug slot removed a function (the guest powered the slot off, or a pending unplug completed at reset); it is unrealized already.</summary>
+    internal event Action<PciDevice>? Unplugged;
+
+    /// <summary>The guest refused the unplug request of a function (see <see cref="PcieRootPort"/>).</summary>
+    internal event Action<PciDevice>? UnplugRefused;
+
+    /// <summary>The function at <paramref name="slot"/>.<paramref name="function"/> of <c>pci.0</c>, or null.</summary>
+    public PciDevice? Find(int slot, int function) => _bus.Find(slot, function);
+
+    /// <summary>The bus called <paramref name="name"/> (<c>pci.0</c> or a bridge id), or null.</summary>
+    public PciBus? FindBus(string name) => Buses.FirstOrDefault(b => b.Name == name);
 
     /// <summary>
     /// Plugs and realizes <paramref name="device"/> at its <see cref="PciDevice.Slot"/> and
@@ -65,7 +87,7 @@ public sealed class PciHost : Device
     public void Plug(PciDevice device)
     {
         var context = _context ?? throw new InvalidOperationException($"{TypeName} is not realized");
-        device.Bus = this;
+        device.Bus = _bus;
         device.Realize(context);
     }
 
@@ -81,20 +103,23 @@ public sealed class PciHost : Device
     /// <summary>Unrealizes <paramref name="device"/>: its BARs unmap, its INTx drops and its slot frees.</summary>
     public void Unplug(PciDevice device)
     {
-        if (!ReferenceEquals(device.Bus, this) || device.Address is null)
+        if (!ReferenceEquals(device.Bus, _bus) || device.Address is null)
             throw new ArgumentException($"{device.TypeName} is not plugged into {BusName}", nameof(device));
         if (ReferenceEquals(device, _hostBridge) || ReferenceEquals(device, _isaBridge))
             throw new InvalidOperationException($"Device '{device.TypeName}' does not support hotplugging");
         device.Unrealize();
     }
 
-    /// <summary>The data of QMP <c>query-pci</c> for this host's bus (QEMU returns one such entry per host bridge).</summary>
-    public PciInfo QueryPci() => new(0, [.. _devices.OfType<PciDevice>().Select(d => d.Describe(0))]);
+    /// <summary>
+    /// The data of QMP <c>query-pci</c> for this host's bus (QEMU returns one such entry per host bridge);
+    /// bridges carry their secondary bus and, once the guest numbered it, the functions behind them.
+    /// </summary>
+    public PciInfo QueryPci() => new(0, [.. _bus.Devices.Select(d => d.Describe())]);
 
-    /// <summary>PCI bus reset: every function in devfn order (the routing returns to disabled).</summary>
+    /// <summary>PCI bus reset: every function in devfn order (the routing returns to disabled); bridges reset what is behind them.</summary>
     public void Reset()
     {
-        foreach (var device in _devices.OfType<PciDevice>().ToArray())
+        foreach (var device in _bus.Devices)
             device.Reset();
     }
 
@@ -120,13 +145,17 @@ public sealed class PciHost : Device
     }
 
     /// <summary>
-    /// What SeaBIOS does on QEMU's pc machine: PIRQA/B to IRQ 10 and PIRQC/D to IRQ 11, those IRQs
-    /// level-triggered in the ELCR (ports 0x4D0/0x4D1), and each function's interrupt line register set
-    /// to the IRQ its pin reaches. For boards that start the guest without firmware.
+    /// What SeaBIOS does on QEMU's pc machine: numbers the buses behind bridges depth first (secondary and
+    /// subordinate bus numbers, as pci_bios_init_bus), routes PIRQA/B to IRQ 10 and PIRQC/D to IRQ 11, makes
+    /// those IRQs level-triggered in the ELCR (ports 0x4D0/0x4D1), and sets each function's interrupt line
+    /// register to the IRQ its pin reaches, through the bridges' swizzle. For boards that start the guest
+    /// without firmware. BARs and bridge windows stay for the guest to assign.
     /// </summary>
     public void ApplyFirmwareIrqRouting()
     {
         var context = _context ?? throw new InvalidOperationException($"{TypeName} is not realized");
+        var lastBus = 0;
+        NumberBuses(_bus, ref lastBus);
         var elcr = 0;
         for (var pirq = 0; pirq < Piix3IsaBridge.PirqCount; pirq++)
         {
@@ -135,56 +164,18 @@ public sealed class PciHost : Device
         }
         context.Io.Write(ElcrPort, 1, (uint)(elcr & 0xFF));
         context.Io.Write(ElcrPort + 1, 1, (uint)(elcr >> 8));
-        foreach (var device in _devices.OfType<PciDevice>())
+        foreach (var bus in Buses)
         {
-            var pin = (int)device.HostConfigRead(InterruptPinRegister, 1);
-            if (pin != 0)
-                device.HostConfigWrite(InterruptLineRegister, 1, _firmwareIrqs[Pirq(device, pin - 1)]);
-        }
-    }
-
-    /// <summary>Claims the devfn for <paramref name="device"/> with QEMU's checks and messages; returns it.</summary>
-    internal int Attach(PciDevice device, int? slot, int function, bool multifunction)
-    {
-        if (_context is null)
-            throw new DeviceRealizeException($"PCI bus '{BusName}' is not realized");
-        var name = device.TypeName;
-        int devfn;
-        if (slot is not { } requested)
-        {
-            devfn = -1;
-            for (var candidate = 0; candidate < _devices.Length; candidate += FunctionCount)
+            foreach (var device in bus.Devices)
             {
-                if (_devices[candidate] is null)
-                {
-                    devfn = candidate;
-                    break;
-                }
+                var pin = (int)device.HostConfigRead(InterruptPinRegister, 1);
+                if (pin != 0)
+                    device.HostConfigWrite(InterruptLineRegister, 1, _firmwareIrqs[RootPirq(device, pin - 1)]);
             }
-            if (devfn < 0)
-                throw new DeviceRealizeException($"PCI: no slot/function available for {name}, all in use or reserved");
         }
-        else
-        {
-            if (requested is < 0 or >= SlotCount || function is < 0 or >= FunctionCount)
-                throw new DeviceRealizeException($"Property '{name}.addr' doesn't take value '{requested:x}.{function:x}'");
-            devfn = (requested * FunctionCount) + function;
-            if (_devices[devfn] is { } other)
-                throw new DeviceRealizeException($"PCI: slot {requested} function {function} not available for {name}, in use by {other.TypeName},id={other.Id ?? "(null)"}");
-        }
-        CheckMultifunction(devfn, multifunction);
-        _devices[devfn] = device;
-        return devfn;
     }
 
-    internal void Detach(PciDevice device)
-    {
-        var index = Array.IndexOf(_devices, device);
-        if (index >= 0)
-            _devices[index] = null;
-    }
-
-    /// <summary>A device's INTx pin <paramref name="intx"/> changed by <paramref name="change"/> (QEMU's irq_count).</summary>
+    /// <summary>A root-bus function's INTx pin <paramref name="intx"/> changed by <paramref name="change"/> (QEMU's irq_count).</summary>
     internal void ChangeIrqLevel(PciDevice device, int intx, int change)
     {
         var pirq = Pirq(device, intx);
@@ -194,11 +185,36 @@ public sealed class PciHost : Device
 
     internal bool PirqLevel(int pirq) => _irqCount[pirq] != 0;
 
+    /// <summary>BARs waiting for their range (taken, or not forwarded by a bridge) try again, on every bus.</summary>
     internal void RetryPendingBars()
     {
-        foreach (var device in _devices)
-            device?.RetryPendingBars();
+        foreach (var bus in Buses)
+        {
+            foreach (var device in bus.Devices)
+                device.RetryPendingBars();
+        }
     }
+
+    /// <summary>
+    /// A bridge changed what it forwards (command, windows, bus numbers, slot power): BARs that are no longer
+    /// reachable leave the address spaces, then every waiting BAR tries again.
+    /// </summary>
+    internal void RefreshForwarding()
+    {
+        foreach (var bus in Buses)
+        {
+            foreach (var device in bus.Devices)
+                device.UnmapUnforwardedBars();
+        }
+        RetryPendingBars();
+    }
+
+    internal void RaiseUnplugged(PciDevice device) => Unplugged?.Invoke(device);
+
+    internal void RaiseUnplugRefused(PciDevice device) => UnplugRefused?.Invoke(device);
+
+    /// <summary>Runs the fault-injection seam for <paramref name="step"/> of <paramref name="device"/>.</summary>
+    internal void Inject(PciDevice device, PciRealizeStep step) => FaultInjection?.Invoke(device, step);
 
     /// <inheritdoc/>
     protected override void OnRealize(RealizeScope scope)
@@ -216,24 +232,29 @@ public sealed class PciHost : Device
     // QEMU's pci_slot_get_pirq for the i440FX.
     private static int Pirq(PciDevice device, int intx) => (intx + device.Address!.Value.Slot - 1) & 3;
 
-    // QEMU's pci_init_multifunction.
-    private void CheckMultifunction(int devfn, bool multifunction)
+    // The PIRQ a pin reaches through the bridges above the function (pci_swizzle_map_irq_fn at each level).
+    private static int RootPirq(PciDevice device, int intx)
     {
-        var slot = devfn / FunctionCount;
-        var function = devfn % FunctionCount;
-        var slotBase = slot * FunctionCount;
-        if (function != 0)
+        while (device.Bus is PciBridgeBus secondary)
         {
-            if (_devices[slotBase] is { Multifunction: false })
-                throw new DeviceRealizeException($"PCI: single function device can't be populated in function {slot:x}.{function:x}");
-            return;
+            intx = PciBridgeBus.Swizzle(device, intx);
+            device = secondary.Bridge;
         }
-        if (multifunction)
-            return;
-        for (var other = 1; other < FunctionCount; other++)
+        return Pirq(device, intx);
+    }
+
+    // SeaBIOS's pci_bios_init_bus: depth first, each bridge's secondary bus is the next number and its
+    // subordinate bus the last number used below it.
+    private static void NumberBuses(PciBus bus, ref int lastBus)
+    {
+        foreach (var bridge in bus.Bridges)
         {
-            if (_devices[slotBase + other] is not null)
-                throw new DeviceRealizeException($"PCI: {slot:x}.0 indicates single function, but {slot:x}.{other:x} is already populated.");
+            lastBus++;
+            bridge.HostConfigWrite(PciBridgeRegisters.PrimaryBusRegister, 1, (uint)bus.Number);
+            bridge.HostConfigWrite(PciBridgeRegisters.SecondaryBusRegister, 1, (uint)lastBus);
+            bridge.HostConfigWrite(PciBridgeRegisters.SubordinateBusRegister, 1, 0xFF);
+            NumberBuses(bridge.SecondaryBus, ref lastBus);
+            bridge.HostConfigWrite(PciBridgeRegisters.SubordinateBusRegister, 1, (uint)lastBus);
         }
     }
 
@@ -268,10 +289,13 @@ public sealed class PciHost : Device
             device!.HostConfigWrite(register, Math.Min(size, SpaceSize - register), (uint)value);
     }
 
+    // Mechanism #1 encodes the bus number: bus 0 is pci.0 itself, any other bus is a type-1 cycle that the
+    // bridges forward (QEMU's pci_find_device over pci_find_bus_nr).
     private bool FindTarget(uint address, out PciDevice? device, out int register)
     {
-        var bus = (address >> 16) & 0xFF;
-        device = bus == 0 ? _devices[(address >> 8) & 0xFF] : null;
+        var bus = (int)((address >> 16) & 0xFF);
+        var devfn = (int)((address >> 8) & 0xFF);
+        device = bus == 0 ? _bus.ConfigTarget(devfn) : _bus.RouteConfig(bus, devfn);
         register = (int)(address & 0xFF);
         return device is not null;
     }

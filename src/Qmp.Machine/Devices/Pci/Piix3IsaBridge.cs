@@ -134,7 +134,7 @@ internal sealed class Piix3IsaBridge : PciDevice
         {
             var irq = Route(pirq);
             if (irq < IsaIrqCount && Bus is { } bus)
-                SetLevelBit(irq, pirq, bus.PirqLevel(pirq));
+                SetLevelBit(irq, pirq, bus.Host.PirqLevel(pirq));
         }
         DriveIsaIrqs(previouslyRouted | RoutedIrqs());
     }
