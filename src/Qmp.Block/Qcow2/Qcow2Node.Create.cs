@@ -49,11 +49,11 @@ public sealed partial class Qcow2Node
             _ => throw new BlockException(BlockError.Invalid, $"Invalid compatibility level: '{options.Compat}'"),
         };
         if (options.LazyRefcounts && version < 3)
-            throw new BlockException(BlockError.Invalid, "Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)");
+            throw new BlockException(BlockError.Invalid, "Lazy refcounts only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         if (options.RefcountBits is < 1 or > 64 || !BitOperations.IsPow2(options.RefcountBits))
             throw new BlockException(BlockError.Invalid, "Refcount width must be a power of two and may not exceed 64 bits");
         if (version < 3 && options.RefcountBits != 16)
-            throw new BlockException(BlockError.Invalid, "Different refcount widths than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)");
+            throw new BlockException(BlockError.Invalid, "Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)");
         if (options.BackingFile is null && options.BackingFormat is not null)
             throw new BlockException(BlockError.Invalid, "Backing format cannot be used without backing file");
         if (options.Size < 0)

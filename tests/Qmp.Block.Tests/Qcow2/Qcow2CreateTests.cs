@@ -54,7 +54,7 @@ public sealed class Qcow2CreateTests
     [Theory]
     [InlineData(65536, 1000, "1.1", 16, null, "Cluster size must be a power of two between 512 and 2048k")]
     [InlineData(65536, 65536, "0.11", 16, null, "Invalid compatibility level: '0.11'")]
-    [InlineData(65536, 65536, "0.10", 8, null, "Different refcount widths than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)")]
+    [InlineData(65536, 65536, "0.10", 8, null, "Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)")]
     [InlineData(65536, 65536, "1.1", 3, null, "Refcount width must be a power of two and may not exceed 64 bits")]
     [InlineData(65536, 65536, "1.1", 16, "raw", "Backing format cannot be used without backing file")]
     public async Task Create_rejects_invalid_options_with_qemu_messages(int size, int clusterSize, string compat, int refcountBits, string? backingFormat, string message)
