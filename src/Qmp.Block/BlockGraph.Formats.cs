@@ -77,7 +77,9 @@ public sealed partial class BlockGraph
         {
             throw new BlockGraphException($"Could not create '{path}': {e.Message}");
         }
-        var file = FileNode.Open(path, readOnly: false);
+        // No image locks while formatting: a process forked meanwhile could hold a copy of this descriptor
+        // (and so its locks) past our close, and the overlay is opened, with locks, right after.
+        var file = FileNode.Open(path, readOnly: false, locking: false);
         try
         {
             await Qcow2Node.CreateAsync(file, new Qcow2CreateOptions

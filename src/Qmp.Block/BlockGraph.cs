@@ -145,6 +145,9 @@ public sealed partial class BlockGraph : IAsyncDisposable
             bool owned;
             lock (_nodes)
                 owned = _monitorOwned.Contains(node);
+            // A job's op blocker comes first, as in QEMU's blockdev-del.
+            if (Qmp.Block.Jobs.StreamJob.BusyError(node) is { } busy)
+                throw new BlockGraphException(busy);
             if (node.Users.Count > 0)
                 throw new BlockGraphException($"Node {nodeName} is in use");
             if (!owned)
@@ -222,6 +225,8 @@ public sealed partial class BlockGraph : IAsyncDisposable
     /// <summary>Flushes and closes every node (machine shutdown).</summary>
     public async ValueTask DisposeAsync()
     {
+        // Jobs end first (their abort may need the graph lock), so no job request races the closing nodes.
+        await Jobs.CancelAllAsync().ConfigureAwait(false);
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {

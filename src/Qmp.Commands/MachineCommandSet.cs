@@ -15,7 +15,7 @@ public static class MachineCommandSet
         var human = new HumanMonitor(machine, control, machineCommands, chardevs);
         var qdev = new QdevCommands(machine);
         var table = QmpCommands.CreateTable(
-            new RunStateCommands(machine), chardevs, new Block.BlockCoreCommands(machine), qdev, control, new IntrospectCommands(), machineCommands, new MiscCommands(machine, human), new QomCommands(machine));
+            new RunStateCommands(machine), chardevs, new Block.BlockCoreCommands(machine), new Block.JobCommands(machine), qdev, control, new IntrospectCommands(), machineCommands, new MiscCommands(machine, human), new QomCommands(machine));
         table.AddHandwritten("device_add", qdev.DeviceAddAsync);
         return table;
     }

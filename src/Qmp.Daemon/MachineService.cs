@@ -51,6 +51,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         var events = new QmpEventBroadcaster();
         machine.AddObserver(new MachineEventBridge(events));
         BlockEventBridge.Attach(block, events);
+        JobEventBridge.Attach(block, events);
         var commands = MachineCommandSet.Create(machine);
         _machine = machine;
 

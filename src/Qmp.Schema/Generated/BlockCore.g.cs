@@ -65,28 +65,28 @@ public sealed partial class SnapshotInfo : IQapiType<SnapshotInfo>
 
     internal static SnapshotInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+        if (!obj.TryGetPropertyValue("id", out var vId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "id"));
-        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        var vId = QapiInput.Str(vId_json, QapiInput.Member(path, "id"));
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
-        if (!obj.TryGetPropertyValue("vm-state-size", out var vVmStateSizeNode))
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
+        if (!obj.TryGetPropertyValue("vm-state-size", out var vVmStateSize_json))
             throw QapiInput.Missing(QapiInput.Member(path, "vm-state-size"));
-        var vVmStateSize = QapiInput.Int(vVmStateSizeNode, QapiInput.Member(path, "vm-state-size"));
-        if (!obj.TryGetPropertyValue("date-sec", out var vDateSecNode))
+        var vVmStateSize = QapiInput.Int(vVmStateSize_json, QapiInput.Member(path, "vm-state-size"));
+        if (!obj.TryGetPropertyValue("date-sec", out var vDateSec_json))
             throw QapiInput.Missing(QapiInput.Member(path, "date-sec"));
-        var vDateSec = QapiInput.Int(vDateSecNode, QapiInput.Member(path, "date-sec"));
-        if (!obj.TryGetPropertyValue("date-nsec", out var vDateNsecNode))
+        var vDateSec = QapiInput.Int(vDateSec_json, QapiInput.Member(path, "date-sec"));
+        if (!obj.TryGetPropertyValue("date-nsec", out var vDateNsec_json))
             throw QapiInput.Missing(QapiInput.Member(path, "date-nsec"));
-        var vDateNsec = QapiInput.Int(vDateNsecNode, QapiInput.Member(path, "date-nsec"));
-        if (!obj.TryGetPropertyValue("vm-clock-sec", out var vVmClockSecNode))
+        var vDateNsec = QapiInput.Int(vDateNsec_json, QapiInput.Member(path, "date-nsec"));
+        if (!obj.TryGetPropertyValue("vm-clock-sec", out var vVmClockSec_json))
             throw QapiInput.Missing(QapiInput.Member(path, "vm-clock-sec"));
-        var vVmClockSec = QapiInput.Int(vVmClockSecNode, QapiInput.Member(path, "vm-clock-sec"));
-        if (!obj.TryGetPropertyValue("vm-clock-nsec", out var vVmClockNsecNode))
+        var vVmClockSec = QapiInput.Int(vVmClockSec_json, QapiInput.Member(path, "vm-clock-sec"));
+        if (!obj.TryGetPropertyValue("vm-clock-nsec", out var vVmClockNsec_json))
             throw QapiInput.Missing(QapiInput.Member(path, "vm-clock-nsec"));
-        var vVmClockNsec = QapiInput.Int(vVmClockNsecNode, QapiInput.Member(path, "vm-clock-nsec"));
-        long? vIcount = obj.TryGetPropertyValue("icount", out var vIcountNode) ? QapiInput.Int(vIcountNode, QapiInput.Member(path, "icount")) : null;
+        var vVmClockNsec = QapiInput.Int(vVmClockNsec_json, QapiInput.Member(path, "vm-clock-nsec"));
+        long? vIcount = obj.TryGetPropertyValue("icount", out var vIcount_json) ? QapiInput.Int(vIcount_json, QapiInput.Member(path, "icount")) : null;
         var result = new SnapshotInfo { Id = vId, Name = vName, VmStateSize = vVmStateSize, DateSec = vDateSec, DateNsec = vDateNsec, VmClockSec = vVmClockSec, VmClockNsec = vVmClockNsec, Icount = vIcount };
         known = _qapiMemberNames;
         return result;
@@ -199,18 +199,18 @@ public sealed partial class ImageInfoSpecificQCow2 : IQapiType<ImageInfoSpecific
 
     internal static ImageInfoSpecificQCow2 ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("compat", out var vCompatNode))
+        if (!obj.TryGetPropertyValue("compat", out var vCompat_json))
             throw QapiInput.Missing(QapiInput.Member(path, "compat"));
-        var vCompat = QapiInput.Str(vCompatNode, QapiInput.Member(path, "compat"));
-        bool? vLazyRefcounts = obj.TryGetPropertyValue("lazy-refcounts", out var vLazyRefcountsNode) ? QapiInput.Bool(vLazyRefcountsNode, QapiInput.Member(path, "lazy-refcounts")) : null;
-        bool? vCorrupt = obj.TryGetPropertyValue("corrupt", out var vCorruptNode) ? QapiInput.Bool(vCorruptNode, QapiInput.Member(path, "corrupt")) : null;
-        if (!obj.TryGetPropertyValue("refcount-bits", out var vRefcountBitsNode))
+        var vCompat = QapiInput.Str(vCompat_json, QapiInput.Member(path, "compat"));
+        bool? vLazyRefcounts = obj.TryGetPropertyValue("lazy-refcounts", out var vLazyRefcounts_json) ? QapiInput.Bool(vLazyRefcounts_json, QapiInput.Member(path, "lazy-refcounts")) : null;
+        bool? vCorrupt = obj.TryGetPropertyValue("corrupt", out var vCorrupt_json) ? QapiInput.Bool(vCorrupt_json, QapiInput.Member(path, "corrupt")) : null;
+        if (!obj.TryGetPropertyValue("refcount-bits", out var vRefcountBits_json))
             throw QapiInput.Missing(QapiInput.Member(path, "refcount-bits"));
-        var vRefcountBits = QapiInput.Int(vRefcountBitsNode, QapiInput.Member(path, "refcount-bits"));
-        bool? vExtendedL2 = obj.TryGetPropertyValue("extended-l2", out var vExtendedL2Node) ? QapiInput.Bool(vExtendedL2Node, QapiInput.Member(path, "extended-l2")) : null;
-        if (!obj.TryGetPropertyValue("compression-type", out var vCompressionTypeNode))
+        var vRefcountBits = QapiInput.Int(vRefcountBits_json, QapiInput.Member(path, "refcount-bits"));
+        bool? vExtendedL2 = obj.TryGetPropertyValue("extended-l2", out var vExtendedL2_json) ? QapiInput.Bool(vExtendedL2_json, QapiInput.Member(path, "extended-l2")) : null;
+        if (!obj.TryGetPropertyValue("compression-type", out var vCompressionType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "compression-type"));
-        var vCompressionType = QapiInput.Enum(vCompressionTypeNode, QapiInput.Member(path, "compression-type"), "compression-type", Qcow2CompressionTypeWire.Parse);
+        var vCompressionType = QapiInput.Enum(vCompressionType_json, QapiInput.Member(path, "compression-type"), "compression-type", Qcow2CompressionTypeWire.Parse);
         var result = new ImageInfoSpecificQCow2 { Compat = vCompat, LazyRefcounts = vLazyRefcounts, Corrupt = vCorrupt, RefcountBits = vRefcountBits, ExtendedL2 = vExtendedL2, CompressionType = vCompressionType };
         known = _qapiMemberNames;
         return result;
@@ -265,9 +265,9 @@ public sealed partial class ImageInfoSpecificQCow2Wrapper : IQapiType<ImageInfoS
 
     internal static ImageInfoSpecificQCow2Wrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = ImageInfoSpecificQCow2.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var vData = ImageInfoSpecificQCow2.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
         var result = new ImageInfoSpecificQCow2Wrapper { Data = vData };
         known = _qapiMemberNames;
         return result;
@@ -349,9 +349,9 @@ public sealed partial class ImageInfoSpecific : IQapiType<ImageInfoSpecific>
 
     internal static ImageInfoSpecific ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", ImageInfoSpecificKindWire.Parse);
+        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", ImageInfoSpecificKindWire.Parse);
         var result = new ImageInfoSpecific { Type = vType };
         known = _qapiMemberNames;
         switch (vType)
@@ -464,24 +464,24 @@ public sealed partial class ImageInfo : IQapiType<ImageInfo>
 
     internal static ImageInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("filename", out var vFilenameNode))
+        if (!obj.TryGetPropertyValue("filename", out var vFilename_json))
             throw QapiInput.Missing(QapiInput.Member(path, "filename"));
-        var vFilename = QapiInput.Str(vFilenameNode, QapiInput.Member(path, "filename"));
-        if (!obj.TryGetPropertyValue("format", out var vFormatNode))
+        var vFilename = QapiInput.Str(vFilename_json, QapiInput.Member(path, "filename"));
+        if (!obj.TryGetPropertyValue("format", out var vFormat_json))
             throw QapiInput.Missing(QapiInput.Member(path, "format"));
-        var vFormat = QapiInput.Str(vFormatNode, QapiInput.Member(path, "format"));
-        bool? vDirtyFlag = obj.TryGetPropertyValue("dirty-flag", out var vDirtyFlagNode) ? QapiInput.Bool(vDirtyFlagNode, QapiInput.Member(path, "dirty-flag")) : null;
-        long? vActualSize = obj.TryGetPropertyValue("actual-size", out var vActualSizeNode) ? QapiInput.Int(vActualSizeNode, QapiInput.Member(path, "actual-size")) : null;
-        if (!obj.TryGetPropertyValue("virtual-size", out var vVirtualSizeNode))
+        var vFormat = QapiInput.Str(vFormat_json, QapiInput.Member(path, "format"));
+        bool? vDirtyFlag = obj.TryGetPropertyValue("dirty-flag", out var vDirtyFlag_json) ? QapiInput.Bool(vDirtyFlag_json, QapiInput.Member(path, "dirty-flag")) : null;
+        long? vActualSize = obj.TryGetPropertyValue("actual-size", out var vActualSize_json) ? QapiInput.Int(vActualSize_json, QapiInput.Member(path, "actual-size")) : null;
+        if (!obj.TryGetPropertyValue("virtual-size", out var vVirtualSize_json))
             throw QapiInput.Missing(QapiInput.Member(path, "virtual-size"));
-        var vVirtualSize = QapiInput.Int(vVirtualSizeNode, QapiInput.Member(path, "virtual-size"));
-        long? vClusterSize = obj.TryGetPropertyValue("cluster-size", out var vClusterSizeNode) ? QapiInput.Int(vClusterSizeNode, QapiInput.Member(path, "cluster-size")) : null;
-        string? vBackingFilename = obj.TryGetPropertyValue("backing-filename", out var vBackingFilenameNode) ? QapiInput.Str(vBackingFilenameNode, QapiInput.Member(path, "backing-filename")) : null;
-        string? vFullBackingFilename = obj.TryGetPropertyValue("full-backing-filename", out var vFullBackingFilenameNode) ? QapiInput.Str(vFullBackingFilenameNode, QapiInput.Member(path, "full-backing-filename")) : null;
-        string? vBackingFilenameFormat = obj.TryGetPropertyValue("backing-filename-format", out var vBackingFilenameFormatNode) ? QapiInput.Str(vBackingFilenameFormatNode, QapiInput.Member(path, "backing-filename-format")) : null;
-        IReadOnlyList<SnapshotInfo>? vSnapshots = obj.TryGetPropertyValue("snapshots", out var vSnapshotsNode) ? QapiInput.List(vSnapshotsNode, QapiInput.Member(path, "snapshots"), (n, p) => SnapshotInfo.FromJson(n, p, null)) : null;
-        ImageInfo? vBackingImage = obj.TryGetPropertyValue("backing-image", out var vBackingImageNode) ? ImageInfo.FromJson(vBackingImageNode, QapiInput.Member(path, "backing-image"), "backing-image") : null;
-        ImageInfoSpecific? vFormatSpecific = obj.TryGetPropertyValue("format-specific", out var vFormatSpecificNode) ? ImageInfoSpecific.FromJson(vFormatSpecificNode, QapiInput.Member(path, "format-specific"), "format-specific") : null;
+        var vVirtualSize = QapiInput.Int(vVirtualSize_json, QapiInput.Member(path, "virtual-size"));
+        long? vClusterSize = obj.TryGetPropertyValue("cluster-size", out var vClusterSize_json) ? QapiInput.Int(vClusterSize_json, QapiInput.Member(path, "cluster-size")) : null;
+        string? vBackingFilename = obj.TryGetPropertyValue("backing-filename", out var vBackingFilename_json) ? QapiInput.Str(vBackingFilename_json, QapiInput.Member(path, "backing-filename")) : null;
+        string? vFullBackingFilename = obj.TryGetPropertyValue("full-backing-filename", out var vFullBackingFilename_json) ? QapiInput.Str(vFullBackingFilename_json, QapiInput.Member(path, "full-backing-filename")) : null;
+        string? vBackingFilenameFormat = obj.TryGetPropertyValue("backing-filename-format", out var vBackingFilenameFormat_json) ? QapiInput.Str(vBackingFilenameFormat_json, QapiInput.Member(path, "backing-filename-format")) : null;
+        IReadOnlyList<SnapshotInfo>? vSnapshots = obj.TryGetPropertyValue("snapshots", out var vSnapshots_json) ? QapiInput.List(vSnapshots_json, QapiInput.Member(path, "snapshots"), (n, p) => SnapshotInfo.FromJson(n, p, null)) : null;
+        ImageInfo? vBackingImage = obj.TryGetPropertyValue("backing-image", out var vBackingImage_json) ? ImageInfo.FromJson(vBackingImage_json, QapiInput.Member(path, "backing-image"), "backing-image") : null;
+        ImageInfoSpecific? vFormatSpecific = obj.TryGetPropertyValue("format-specific", out var vFormatSpecific_json) ? ImageInfoSpecific.FromJson(vFormatSpecific_json, QapiInput.Member(path, "format-specific"), "format-specific") : null;
         var result = new ImageInfo { Filename = vFilename, Format = vFormat, DirtyFlag = vDirtyFlag, ActualSize = vActualSize, VirtualSize = vVirtualSize, ClusterSize = vClusterSize, BackingFilename = vBackingFilename, FullBackingFilename = vFullBackingFilename, BackingFilenameFormat = vBackingFilenameFormat, Snapshots = vSnapshots, BackingImage = vBackingImage, FormatSpecific = vFormatSpecific };
         known = _qapiMemberNames;
         return result;
@@ -561,15 +561,15 @@ public sealed partial class BlockdevCacheInfo : IQapiType<BlockdevCacheInfo>
 
     internal static BlockdevCacheInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("writeback", out var vWritebackNode))
+        if (!obj.TryGetPropertyValue("writeback", out var vWriteback_json))
             throw QapiInput.Missing(QapiInput.Member(path, "writeback"));
-        var vWriteback = QapiInput.Bool(vWritebackNode, QapiInput.Member(path, "writeback"));
-        if (!obj.TryGetPropertyValue("direct", out var vDirectNode))
+        var vWriteback = QapiInput.Bool(vWriteback_json, QapiInput.Member(path, "writeback"));
+        if (!obj.TryGetPropertyValue("direct", out var vDirect_json))
             throw QapiInput.Missing(QapiInput.Member(path, "direct"));
-        var vDirect = QapiInput.Bool(vDirectNode, QapiInput.Member(path, "direct"));
-        if (!obj.TryGetPropertyValue("no-flush", out var vNoFlushNode))
+        var vDirect = QapiInput.Bool(vDirect_json, QapiInput.Member(path, "direct"));
+        if (!obj.TryGetPropertyValue("no-flush", out var vNoFlush_json))
             throw QapiInput.Missing(QapiInput.Member(path, "no-flush"));
-        var vNoFlush = QapiInput.Bool(vNoFlushNode, QapiInput.Member(path, "no-flush"));
+        var vNoFlush = QapiInput.Bool(vNoFlush_json, QapiInput.Member(path, "no-flush"));
         var result = new BlockdevCacheInfo { Writeback = vWriteback, Direct = vDirect, NoFlush = vNoFlush };
         known = _qapiMemberNames;
         return result;
@@ -740,53 +740,53 @@ public sealed partial class BlockDeviceInfo : IQapiType<BlockDeviceInfo>
 
     internal static BlockDeviceInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("file", out var vFileNode))
+        if (!obj.TryGetPropertyValue("file", out var vFile_json))
             throw QapiInput.Missing(QapiInput.Member(path, "file"));
-        var vFile = QapiInput.Str(vFileNode, QapiInput.Member(path, "file"));
-        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeNameNode) ? QapiInput.Str(vNodeNameNode, QapiInput.Member(path, "node-name")) : null;
-        if (!obj.TryGetPropertyValue("ro", out var vRoNode))
+        var vFile = QapiInput.Str(vFile_json, QapiInput.Member(path, "file"));
+        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeName_json) ? QapiInput.Str(vNodeName_json, QapiInput.Member(path, "node-name")) : null;
+        if (!obj.TryGetPropertyValue("ro", out var vRo_json))
             throw QapiInput.Missing(QapiInput.Member(path, "ro"));
-        var vRo = QapiInput.Bool(vRoNode, QapiInput.Member(path, "ro"));
-        if (!obj.TryGetPropertyValue("drv", out var vDrvNode))
+        var vRo = QapiInput.Bool(vRo_json, QapiInput.Member(path, "ro"));
+        if (!obj.TryGetPropertyValue("drv", out var vDrv_json))
             throw QapiInput.Missing(QapiInput.Member(path, "drv"));
-        var vDrv = QapiInput.Str(vDrvNode, QapiInput.Member(path, "drv"));
-        string? vBackingFile = obj.TryGetPropertyValue("backing_file", out var vBackingFileNode) ? QapiInput.Str(vBackingFileNode, QapiInput.Member(path, "backing_file")) : null;
-        if (!obj.TryGetPropertyValue("backing_file_depth", out var vBackingFileDepthNode))
+        var vDrv = QapiInput.Str(vDrv_json, QapiInput.Member(path, "drv"));
+        string? vBackingFile = obj.TryGetPropertyValue("backing_file", out var vBackingFile_json) ? QapiInput.Str(vBackingFile_json, QapiInput.Member(path, "backing_file")) : null;
+        if (!obj.TryGetPropertyValue("backing_file_depth", out var vBackingFileDepth_json))
             throw QapiInput.Missing(QapiInput.Member(path, "backing_file_depth"));
-        var vBackingFileDepth = QapiInput.Int(vBackingFileDepthNode, QapiInput.Member(path, "backing_file_depth"));
-        if (!obj.TryGetPropertyValue("encrypted", out var vEncryptedNode))
+        var vBackingFileDepth = QapiInput.Int(vBackingFileDepth_json, QapiInput.Member(path, "backing_file_depth"));
+        if (!obj.TryGetPropertyValue("encrypted", out var vEncrypted_json))
             throw QapiInput.Missing(QapiInput.Member(path, "encrypted"));
-        var vEncrypted = QapiInput.Bool(vEncryptedNode, QapiInput.Member(path, "encrypted"));
-        if (!obj.TryGetPropertyValue("detect_zeroes", out var vDetectZeroesNode))
+        var vEncrypted = QapiInput.Bool(vEncrypted_json, QapiInput.Member(path, "encrypted"));
+        if (!obj.TryGetPropertyValue("detect_zeroes", out var vDetectZeroes_json))
             throw QapiInput.Missing(QapiInput.Member(path, "detect_zeroes"));
-        var vDetectZeroes = QapiInput.Enum(vDetectZeroesNode, QapiInput.Member(path, "detect_zeroes"), "detect_zeroes", BlockdevDetectZeroesOptionsWire.Parse);
-        if (!obj.TryGetPropertyValue("bps", out var vBpsNode))
+        var vDetectZeroes = QapiInput.Enum(vDetectZeroes_json, QapiInput.Member(path, "detect_zeroes"), "detect_zeroes", BlockdevDetectZeroesOptionsWire.Parse);
+        if (!obj.TryGetPropertyValue("bps", out var vBps_json))
             throw QapiInput.Missing(QapiInput.Member(path, "bps"));
-        var vBps = QapiInput.Int(vBpsNode, QapiInput.Member(path, "bps"));
-        if (!obj.TryGetPropertyValue("bps_rd", out var vBpsRdNode))
+        var vBps = QapiInput.Int(vBps_json, QapiInput.Member(path, "bps"));
+        if (!obj.TryGetPropertyValue("bps_rd", out var vBpsRd_json))
             throw QapiInput.Missing(QapiInput.Member(path, "bps_rd"));
-        var vBpsRd = QapiInput.Int(vBpsRdNode, QapiInput.Member(path, "bps_rd"));
-        if (!obj.TryGetPropertyValue("bps_wr", out var vBpsWrNode))
+        var vBpsRd = QapiInput.Int(vBpsRd_json, QapiInput.Member(path, "bps_rd"));
+        if (!obj.TryGetPropertyValue("bps_wr", out var vBpsWr_json))
             throw QapiInput.Missing(QapiInput.Member(path, "bps_wr"));
-        var vBpsWr = QapiInput.Int(vBpsWrNode, QapiInput.Member(path, "bps_wr"));
-        if (!obj.TryGetPropertyValue("iops", out var vIopsNode))
+        var vBpsWr = QapiInput.Int(vBpsWr_json, QapiInput.Member(path, "bps_wr"));
+        if (!obj.TryGetPropertyValue("iops", out var vIops_json))
             throw QapiInput.Missing(QapiInput.Member(path, "iops"));
-        var vIops = QapiInput.Int(vIopsNode, QapiInput.Member(path, "iops"));
-        if (!obj.TryGetPropertyValue("iops_rd", out var vIopsRdNode))
+        var vIops = QapiInput.Int(vIops_json, QapiInput.Member(path, "iops"));
+        if (!obj.TryGetPropertyValue("iops_rd", out var vIopsRd_json))
             throw QapiInput.Missing(QapiInput.Member(path, "iops_rd"));
-        var vIopsRd = QapiInput.Int(vIopsRdNode, QapiInput.Member(path, "iops_rd"));
-        if (!obj.TryGetPropertyValue("iops_wr", out var vIopsWrNode))
+        var vIopsRd = QapiInput.Int(vIopsRd_json, QapiInput.Member(path, "iops_rd"));
+        if (!obj.TryGetPropertyValue("iops_wr", out var vIopsWr_json))
             throw QapiInput.Missing(QapiInput.Member(path, "iops_wr"));
-        var vIopsWr = QapiInput.Int(vIopsWrNode, QapiInput.Member(path, "iops_wr"));
-        if (!obj.TryGetPropertyValue("image", out var vImageNode))
+        var vIopsWr = QapiInput.Int(vIopsWr_json, QapiInput.Member(path, "iops_wr"));
+        if (!obj.TryGetPropertyValue("image", out var vImage_json))
             throw QapiInput.Missing(QapiInput.Member(path, "image"));
-        var vImage = ImageInfo.FromJson(vImageNode, QapiInput.Member(path, "image"), "image");
-        if (!obj.TryGetPropertyValue("cache", out var vCacheNode))
+        var vImage = ImageInfo.FromJson(vImage_json, QapiInput.Member(path, "image"), "image");
+        if (!obj.TryGetPropertyValue("cache", out var vCache_json))
             throw QapiInput.Missing(QapiInput.Member(path, "cache"));
-        var vCache = BlockdevCacheInfo.FromJson(vCacheNode, QapiInput.Member(path, "cache"), "cache");
-        if (!obj.TryGetPropertyValue("write_threshold", out var vWriteThresholdNode))
+        var vCache = BlockdevCacheInfo.FromJson(vCache_json, QapiInput.Member(path, "cache"), "cache");
+        if (!obj.TryGetPropertyValue("write_threshold", out var vWriteThreshold_json))
             throw QapiInput.Missing(QapiInput.Member(path, "write_threshold"));
-        var vWriteThreshold = QapiInput.Int(vWriteThresholdNode, QapiInput.Member(path, "write_threshold"));
+        var vWriteThreshold = QapiInput.Int(vWriteThreshold_json, QapiInput.Member(path, "write_threshold"));
         var result = new BlockDeviceInfo { File = vFile, NodeName = vNodeName, Ro = vRo, Drv = vDrv, BackingFile = vBackingFile, BackingFileDepth = vBackingFileDepth, Encrypted = vEncrypted, DetectZeroes = vDetectZeroes, Bps = vBps, BpsRd = vBpsRd, BpsWr = vBpsWr, Iops = vIops, IopsRd = vIopsRd, IopsWr = vIopsWr, Image = vImage, Cache = vCache, WriteThreshold = vWriteThreshold };
         known = _qapiMemberNames;
         return result;
@@ -927,22 +927,22 @@ public sealed partial class BlockInfo : IQapiType<BlockInfo>
 
     internal static BlockInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("device", out var vDeviceNode))
+        if (!obj.TryGetPropertyValue("device", out var vDevice_json))
             throw QapiInput.Missing(QapiInput.Member(path, "device"));
-        var vDevice = QapiInput.Str(vDeviceNode, QapiInput.Member(path, "device"));
-        string? vQdev = obj.TryGetPropertyValue("qdev", out var vQdevNode) ? QapiInput.Str(vQdevNode, QapiInput.Member(path, "qdev")) : null;
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        var vDevice = QapiInput.Str(vDevice_json, QapiInput.Member(path, "device"));
+        string? vQdev = obj.TryGetPropertyValue("qdev", out var vQdev_json) ? QapiInput.Str(vQdev_json, QapiInput.Member(path, "qdev")) : null;
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Str(vTypeNode, QapiInput.Member(path, "type"));
-        if (!obj.TryGetPropertyValue("removable", out var vRemovableNode))
+        var vType = QapiInput.Str(vType_json, QapiInput.Member(path, "type"));
+        if (!obj.TryGetPropertyValue("removable", out var vRemovable_json))
             throw QapiInput.Missing(QapiInput.Member(path, "removable"));
-        var vRemovable = QapiInput.Bool(vRemovableNode, QapiInput.Member(path, "removable"));
-        if (!obj.TryGetPropertyValue("locked", out var vLockedNode))
+        var vRemovable = QapiInput.Bool(vRemovable_json, QapiInput.Member(path, "removable"));
+        if (!obj.TryGetPropertyValue("locked", out var vLocked_json))
             throw QapiInput.Missing(QapiInput.Member(path, "locked"));
-        var vLocked = QapiInput.Bool(vLockedNode, QapiInput.Member(path, "locked"));
-        BlockDeviceInfo? vInserted = obj.TryGetPropertyValue("inserted", out var vInsertedNode) ? BlockDeviceInfo.FromJson(vInsertedNode, QapiInput.Member(path, "inserted"), "inserted") : null;
-        bool? vTrayOpen = obj.TryGetPropertyValue("tray_open", out var vTrayOpenNode) ? QapiInput.Bool(vTrayOpenNode, QapiInput.Member(path, "tray_open")) : null;
-        BlockDeviceIoStatus? vIoStatus = obj.TryGetPropertyValue("io-status", out var vIoStatusNode) ? QapiInput.Enum(vIoStatusNode, QapiInput.Member(path, "io-status"), "io-status", BlockDeviceIoStatusWire.Parse) : null;
+        var vLocked = QapiInput.Bool(vLocked_json, QapiInput.Member(path, "locked"));
+        BlockDeviceInfo? vInserted = obj.TryGetPropertyValue("inserted", out var vInserted_json) ? BlockDeviceInfo.FromJson(vInserted_json, QapiInput.Member(path, "inserted"), "inserted") : null;
+        bool? vTrayOpen = obj.TryGetPropertyValue("tray_open", out var vTrayOpen_json) ? QapiInput.Bool(vTrayOpen_json, QapiInput.Member(path, "tray_open")) : null;
+        BlockDeviceIoStatus? vIoStatus = obj.TryGetPropertyValue("io-status", out var vIoStatus_json) ? QapiInput.Enum(vIoStatus_json, QapiInput.Member(path, "io-status"), "io-status", BlockDeviceIoStatusWire.Parse) : null;
         var result = new BlockInfo { Device = vDevice, Qdev = vQdev, Type = vType, Removable = vRemovable, Locked = vLocked, Inserted = vInserted, TrayOpen = vTrayOpen, IoStatus = vIoStatus };
         known = _qapiMemberNames;
         return result;
@@ -1058,42 +1058,42 @@ public sealed partial class BlockDeviceTimedStats : IQapiType<BlockDeviceTimedSt
 
     internal static BlockDeviceTimedStats ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("interval_length", out var vIntervalLengthNode))
+        if (!obj.TryGetPropertyValue("interval_length", out var vIntervalLength_json))
             throw QapiInput.Missing(QapiInput.Member(path, "interval_length"));
-        var vIntervalLength = QapiInput.Int(vIntervalLengthNode, QapiInput.Member(path, "interval_length"));
-        if (!obj.TryGetPropertyValue("min_rd_latency_ns", out var vMinRdLatencyNsNode))
+        var vIntervalLength = QapiInput.Int(vIntervalLength_json, QapiInput.Member(path, "interval_length"));
+        if (!obj.TryGetPropertyValue("min_rd_latency_ns", out var vMinRdLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "min_rd_latency_ns"));
-        var vMinRdLatencyNs = QapiInput.Int(vMinRdLatencyNsNode, QapiInput.Member(path, "min_rd_latency_ns"));
-        if (!obj.TryGetPropertyValue("max_rd_latency_ns", out var vMaxRdLatencyNsNode))
+        var vMinRdLatencyNs = QapiInput.Int(vMinRdLatencyNs_json, QapiInput.Member(path, "min_rd_latency_ns"));
+        if (!obj.TryGetPropertyValue("max_rd_latency_ns", out var vMaxRdLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "max_rd_latency_ns"));
-        var vMaxRdLatencyNs = QapiInput.Int(vMaxRdLatencyNsNode, QapiInput.Member(path, "max_rd_latency_ns"));
-        if (!obj.TryGetPropertyValue("avg_rd_latency_ns", out var vAvgRdLatencyNsNode))
+        var vMaxRdLatencyNs = QapiInput.Int(vMaxRdLatencyNs_json, QapiInput.Member(path, "max_rd_latency_ns"));
+        if (!obj.TryGetPropertyValue("avg_rd_latency_ns", out var vAvgRdLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "avg_rd_latency_ns"));
-        var vAvgRdLatencyNs = QapiInput.Int(vAvgRdLatencyNsNode, QapiInput.Member(path, "avg_rd_latency_ns"));
-        if (!obj.TryGetPropertyValue("min_wr_latency_ns", out var vMinWrLatencyNsNode))
+        var vAvgRdLatencyNs = QapiInput.Int(vAvgRdLatencyNs_json, QapiInput.Member(path, "avg_rd_latency_ns"));
+        if (!obj.TryGetPropertyValue("min_wr_latency_ns", out var vMinWrLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "min_wr_latency_ns"));
-        var vMinWrLatencyNs = QapiInput.Int(vMinWrLatencyNsNode, QapiInput.Member(path, "min_wr_latency_ns"));
-        if (!obj.TryGetPropertyValue("max_wr_latency_ns", out var vMaxWrLatencyNsNode))
+        var vMinWrLatencyNs = QapiInput.Int(vMinWrLatencyNs_json, QapiInput.Member(path, "min_wr_latency_ns"));
+        if (!obj.TryGetPropertyValue("max_wr_latency_ns", out var vMaxWrLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "max_wr_latency_ns"));
-        var vMaxWrLatencyNs = QapiInput.Int(vMaxWrLatencyNsNode, QapiInput.Member(path, "max_wr_latency_ns"));
-        if (!obj.TryGetPropertyValue("avg_wr_latency_ns", out var vAvgWrLatencyNsNode))
+        var vMaxWrLatencyNs = QapiInput.Int(vMaxWrLatencyNs_json, QapiInput.Member(path, "max_wr_latency_ns"));
+        if (!obj.TryGetPropertyValue("avg_wr_latency_ns", out var vAvgWrLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "avg_wr_latency_ns"));
-        var vAvgWrLatencyNs = QapiInput.Int(vAvgWrLatencyNsNode, QapiInput.Member(path, "avg_wr_latency_ns"));
-        if (!obj.TryGetPropertyValue("min_flush_latency_ns", out var vMinFlushLatencyNsNode))
+        var vAvgWrLatencyNs = QapiInput.Int(vAvgWrLatencyNs_json, QapiInput.Member(path, "avg_wr_latency_ns"));
+        if (!obj.TryGetPropertyValue("min_flush_latency_ns", out var vMinFlushLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "min_flush_latency_ns"));
-        var vMinFlushLatencyNs = QapiInput.Int(vMinFlushLatencyNsNode, QapiInput.Member(path, "min_flush_latency_ns"));
-        if (!obj.TryGetPropertyValue("max_flush_latency_ns", out var vMaxFlushLatencyNsNode))
+        var vMinFlushLatencyNs = QapiInput.Int(vMinFlushLatencyNs_json, QapiInput.Member(path, "min_flush_latency_ns"));
+        if (!obj.TryGetPropertyValue("max_flush_latency_ns", out var vMaxFlushLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "max_flush_latency_ns"));
-        var vMaxFlushLatencyNs = QapiInput.Int(vMaxFlushLatencyNsNode, QapiInput.Member(path, "max_flush_latency_ns"));
-        if (!obj.TryGetPropertyValue("avg_flush_latency_ns", out var vAvgFlushLatencyNsNode))
+        var vMaxFlushLatencyNs = QapiInput.Int(vMaxFlushLatencyNs_json, QapiInput.Member(path, "max_flush_latency_ns"));
+        if (!obj.TryGetPropertyValue("avg_flush_latency_ns", out var vAvgFlushLatencyNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "avg_flush_latency_ns"));
-        var vAvgFlushLatencyNs = QapiInput.Int(vAvgFlushLatencyNsNode, QapiInput.Member(path, "avg_flush_latency_ns"));
-        if (!obj.TryGetPropertyValue("avg_rd_queue_depth", out var vAvgRdQueueDepthNode))
+        var vAvgFlushLatencyNs = QapiInput.Int(vAvgFlushLatencyNs_json, QapiInput.Member(path, "avg_flush_latency_ns"));
+        if (!obj.TryGetPropertyValue("avg_rd_queue_depth", out var vAvgRdQueueDepth_json))
             throw QapiInput.Missing(QapiInput.Member(path, "avg_rd_queue_depth"));
-        var vAvgRdQueueDepth = QapiInput.Number(vAvgRdQueueDepthNode, QapiInput.Member(path, "avg_rd_queue_depth"));
-        if (!obj.TryGetPropertyValue("avg_wr_queue_depth", out var vAvgWrQueueDepthNode))
+        var vAvgRdQueueDepth = QapiInput.Number(vAvgRdQueueDepth_json, QapiInput.Member(path, "avg_rd_queue_depth"));
+        if (!obj.TryGetPropertyValue("avg_wr_queue_depth", out var vAvgWrQueueDepth_json))
             throw QapiInput.Missing(QapiInput.Member(path, "avg_wr_queue_depth"));
-        var vAvgWrQueueDepth = QapiInput.Number(vAvgWrQueueDepthNode, QapiInput.Member(path, "avg_wr_queue_depth"));
+        var vAvgWrQueueDepth = QapiInput.Number(vAvgWrQueueDepth_json, QapiInput.Member(path, "avg_wr_queue_depth"));
         var result = new BlockDeviceTimedStats { IntervalLength = vIntervalLength, MinRdLatencyNs = vMinRdLatencyNs, MaxRdLatencyNs = vMaxRdLatencyNs, AvgRdLatencyNs = vAvgRdLatencyNs, MinWrLatencyNs = vMinWrLatencyNs, MaxWrLatencyNs = vMaxWrLatencyNs, AvgWrLatencyNs = vAvgWrLatencyNs, MinFlushLatencyNs = vMinFlushLatencyNs, MaxFlushLatencyNs = vMaxFlushLatencyNs, AvgFlushLatencyNs = vAvgFlushLatencyNs, AvgRdQueueDepth = vAvgRdQueueDepth, AvgWrQueueDepth = vAvgWrQueueDepth };
         known = _qapiMemberNames;
         return result;
@@ -1284,85 +1284,85 @@ public sealed partial class BlockDeviceStats : IQapiType<BlockDeviceStats>
 
     internal static BlockDeviceStats ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("rd_bytes", out var vRdBytesNode))
+        if (!obj.TryGetPropertyValue("rd_bytes", out var vRdBytes_json))
             throw QapiInput.Missing(QapiInput.Member(path, "rd_bytes"));
-        var vRdBytes = QapiInput.Int(vRdBytesNode, QapiInput.Member(path, "rd_bytes"));
-        if (!obj.TryGetPropertyValue("wr_bytes", out var vWrBytesNode))
+        var vRdBytes = QapiInput.Int(vRdBytes_json, QapiInput.Member(path, "rd_bytes"));
+        if (!obj.TryGetPropertyValue("wr_bytes", out var vWrBytes_json))
             throw QapiInput.Missing(QapiInput.Member(path, "wr_bytes"));
-        var vWrBytes = QapiInput.Int(vWrBytesNode, QapiInput.Member(path, "wr_bytes"));
-        if (!obj.TryGetPropertyValue("unmap_bytes", out var vUnmapBytesNode))
+        var vWrBytes = QapiInput.Int(vWrBytes_json, QapiInput.Member(path, "wr_bytes"));
+        if (!obj.TryGetPropertyValue("unmap_bytes", out var vUnmapBytes_json))
             throw QapiInput.Missing(QapiInput.Member(path, "unmap_bytes"));
-        var vUnmapBytes = QapiInput.Int(vUnmapBytesNode, QapiInput.Member(path, "unmap_bytes"));
-        if (!obj.TryGetPropertyValue("rd_operations", out var vRdOperationsNode))
+        var vUnmapBytes = QapiInput.Int(vUnmapBytes_json, QapiInput.Member(path, "unmap_bytes"));
+        if (!obj.TryGetPropertyValue("rd_operations", out var vRdOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "rd_operations"));
-        var vRdOperations = QapiInput.Int(vRdOperationsNode, QapiInput.Member(path, "rd_operations"));
-        if (!obj.TryGetPropertyValue("wr_operations", out var vWrOperationsNode))
+        var vRdOperations = QapiInput.Int(vRdOperations_json, QapiInput.Member(path, "rd_operations"));
+        if (!obj.TryGetPropertyValue("wr_operations", out var vWrOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "wr_operations"));
-        var vWrOperations = QapiInput.Int(vWrOperationsNode, QapiInput.Member(path, "wr_operations"));
-        if (!obj.TryGetPropertyValue("flush_operations", out var vFlushOperationsNode))
+        var vWrOperations = QapiInput.Int(vWrOperations_json, QapiInput.Member(path, "wr_operations"));
+        if (!obj.TryGetPropertyValue("flush_operations", out var vFlushOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "flush_operations"));
-        var vFlushOperations = QapiInput.Int(vFlushOperationsNode, QapiInput.Member(path, "flush_operations"));
-        if (!obj.TryGetPropertyValue("unmap_operations", out var vUnmapOperationsNode))
+        var vFlushOperations = QapiInput.Int(vFlushOperations_json, QapiInput.Member(path, "flush_operations"));
+        if (!obj.TryGetPropertyValue("unmap_operations", out var vUnmapOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "unmap_operations"));
-        var vUnmapOperations = QapiInput.Int(vUnmapOperationsNode, QapiInput.Member(path, "unmap_operations"));
-        if (!obj.TryGetPropertyValue("rd_total_time_ns", out var vRdTotalTimeNsNode))
+        var vUnmapOperations = QapiInput.Int(vUnmapOperations_json, QapiInput.Member(path, "unmap_operations"));
+        if (!obj.TryGetPropertyValue("rd_total_time_ns", out var vRdTotalTimeNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "rd_total_time_ns"));
-        var vRdTotalTimeNs = QapiInput.Int(vRdTotalTimeNsNode, QapiInput.Member(path, "rd_total_time_ns"));
-        if (!obj.TryGetPropertyValue("wr_total_time_ns", out var vWrTotalTimeNsNode))
+        var vRdTotalTimeNs = QapiInput.Int(vRdTotalTimeNs_json, QapiInput.Member(path, "rd_total_time_ns"));
+        if (!obj.TryGetPropertyValue("wr_total_time_ns", out var vWrTotalTimeNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "wr_total_time_ns"));
-        var vWrTotalTimeNs = QapiInput.Int(vWrTotalTimeNsNode, QapiInput.Member(path, "wr_total_time_ns"));
-        if (!obj.TryGetPropertyValue("flush_total_time_ns", out var vFlushTotalTimeNsNode))
+        var vWrTotalTimeNs = QapiInput.Int(vWrTotalTimeNs_json, QapiInput.Member(path, "wr_total_time_ns"));
+        if (!obj.TryGetPropertyValue("flush_total_time_ns", out var vFlushTotalTimeNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "flush_total_time_ns"));
-        var vFlushTotalTimeNs = QapiInput.Int(vFlushTotalTimeNsNode, QapiInput.Member(path, "flush_total_time_ns"));
-        if (!obj.TryGetPropertyValue("unmap_total_time_ns", out var vUnmapTotalTimeNsNode))
+        var vFlushTotalTimeNs = QapiInput.Int(vFlushTotalTimeNs_json, QapiInput.Member(path, "flush_total_time_ns"));
+        if (!obj.TryGetPropertyValue("unmap_total_time_ns", out var vUnmapTotalTimeNs_json))
             throw QapiInput.Missing(QapiInput.Member(path, "unmap_total_time_ns"));
-        var vUnmapTotalTimeNs = QapiInput.Int(vUnmapTotalTimeNsNode, QapiInput.Member(path, "unmap_total_time_ns"));
-        if (!obj.TryGetPropertyValue("wr_highest_offset", out var vWrHighestOffsetNode))
+        var vUnmapTotalTimeNs = QapiInput.Int(vUnmapTotalTimeNs_json, QapiInput.Member(path, "unmap_total_time_ns"));
+        if (!obj.TryGetPropertyValue("wr_highest_offset", out var vWrHighestOffset_json))
             throw QapiInput.Missing(QapiInput.Member(path, "wr_highest_offset"));
-        var vWrHighestOffset = QapiInput.Int(vWrHighestOffsetNode, QapiInput.Member(path, "wr_highest_offset"));
-        if (!obj.TryGetPropertyValue("rd_merged", out var vRdMergedNode))
+        var vWrHighestOffset = QapiInput.Int(vWrHighestOffset_json, QapiInput.Member(path, "wr_highest_offset"));
+        if (!obj.TryGetPropertyValue("rd_merged", out var vRdMerged_json))
             throw QapiInput.Missing(QapiInput.Member(path, "rd_merged"));
-        var vRdMerged = QapiInput.Int(vRdMergedNode, QapiInput.Member(path, "rd_merged"));
-        if (!obj.TryGetPropertyValue("wr_merged", out var vWrMergedNode))
+        var vRdMerged = QapiInput.Int(vRdMerged_json, QapiInput.Member(path, "rd_merged"));
+        if (!obj.TryGetPropertyValue("wr_merged", out var vWrMerged_json))
             throw QapiInput.Missing(QapiInput.Member(path, "wr_merged"));
-        var vWrMerged = QapiInput.Int(vWrMergedNode, QapiInput.Member(path, "wr_merged"));
-        if (!obj.TryGetPropertyValue("unmap_merged", out var vUnmapMergedNode))
+        var vWrMerged = QapiInput.Int(vWrMerged_json, QapiInput.Member(path, "wr_merged"));
+        if (!obj.TryGetPropertyValue("unmap_merged", out var vUnmapMerged_json))
             throw QapiInput.Missing(QapiInput.Member(path, "unmap_merged"));
-        var vUnmapMerged = QapiInput.Int(vUnmapMergedNode, QapiInput.Member(path, "unmap_merged"));
-        long? vIdleTimeNs = obj.TryGetPropertyValue("idle_time_ns", out var vIdleTimeNsNode) ? QapiInput.Int(vIdleTimeNsNode, QapiInput.Member(path, "idle_time_ns")) : null;
-        if (!obj.TryGetPropertyValue("failed_rd_operations", out var vFailedRdOperationsNode))
+        var vUnmapMerged = QapiInput.Int(vUnmapMerged_json, QapiInput.Member(path, "unmap_merged"));
+        long? vIdleTimeNs = obj.TryGetPropertyValue("idle_time_ns", out var vIdleTimeNs_json) ? QapiInput.Int(vIdleTimeNs_json, QapiInput.Member(path, "idle_time_ns")) : null;
+        if (!obj.TryGetPropertyValue("failed_rd_operations", out var vFailedRdOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "failed_rd_operations"));
-        var vFailedRdOperations = QapiInput.Int(vFailedRdOperationsNode, QapiInput.Member(path, "failed_rd_operations"));
-        if (!obj.TryGetPropertyValue("failed_wr_operations", out var vFailedWrOperationsNode))
+        var vFailedRdOperations = QapiInput.Int(vFailedRdOperations_json, QapiInput.Member(path, "failed_rd_operations"));
+        if (!obj.TryGetPropertyValue("failed_wr_operations", out var vFailedWrOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "failed_wr_operations"));
-        var vFailedWrOperations = QapiInput.Int(vFailedWrOperationsNode, QapiInput.Member(path, "failed_wr_operations"));
-        if (!obj.TryGetPropertyValue("failed_flush_operations", out var vFailedFlushOperationsNode))
+        var vFailedWrOperations = QapiInput.Int(vFailedWrOperations_json, QapiInput.Member(path, "failed_wr_operations"));
+        if (!obj.TryGetPropertyValue("failed_flush_operations", out var vFailedFlushOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "failed_flush_operations"));
-        var vFailedFlushOperations = QapiInput.Int(vFailedFlushOperationsNode, QapiInput.Member(path, "failed_flush_operations"));
-        if (!obj.TryGetPropertyValue("failed_unmap_operations", out var vFailedUnmapOperationsNode))
+        var vFailedFlushOperations = QapiInput.Int(vFailedFlushOperations_json, QapiInput.Member(path, "failed_flush_operations"));
+        if (!obj.TryGetPropertyValue("failed_unmap_operations", out var vFailedUnmapOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "failed_unmap_operations"));
-        var vFailedUnmapOperations = QapiInput.Int(vFailedUnmapOperationsNode, QapiInput.Member(path, "failed_unmap_operations"));
-        if (!obj.TryGetPropertyValue("invalid_rd_operations", out var vInvalidRdOperationsNode))
+        var vFailedUnmapOperations = QapiInput.Int(vFailedUnmapOperations_json, QapiInput.Member(path, "failed_unmap_operations"));
+        if (!obj.TryGetPropertyValue("invalid_rd_operations", out var vInvalidRdOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "invalid_rd_operations"));
-        var vInvalidRdOperations = QapiInput.Int(vInvalidRdOperationsNode, QapiInput.Member(path, "invalid_rd_operations"));
-        if (!obj.TryGetPropertyValue("invalid_wr_operations", out var vInvalidWrOperationsNode))
+        var vInvalidRdOperations = QapiInput.Int(vInvalidRdOperations_json, QapiInput.Member(path, "invalid_rd_operations"));
+        if (!obj.TryGetPropertyValue("invalid_wr_operations", out var vInvalidWrOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "invalid_wr_operations"));
-        var vInvalidWrOperations = QapiInput.Int(vInvalidWrOperationsNode, QapiInput.Member(path, "invalid_wr_operations"));
-        if (!obj.TryGetPropertyValue("invalid_flush_operations", out var vInvalidFlushOperationsNode))
+        var vInvalidWrOperations = QapiInput.Int(vInvalidWrOperations_json, QapiInput.Member(path, "invalid_wr_operations"));
+        if (!obj.TryGetPropertyValue("invalid_flush_operations", out var vInvalidFlushOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "invalid_flush_operations"));
-        var vInvalidFlushOperations = QapiInput.Int(vInvalidFlushOperationsNode, QapiInput.Member(path, "invalid_flush_operations"));
-        if (!obj.TryGetPropertyValue("invalid_unmap_operations", out var vInvalidUnmapOperationsNode))
+        var vInvalidFlushOperations = QapiInput.Int(vInvalidFlushOperations_json, QapiInput.Member(path, "invalid_flush_operations"));
+        if (!obj.TryGetPropertyValue("invalid_unmap_operations", out var vInvalidUnmapOperations_json))
             throw QapiInput.Missing(QapiInput.Member(path, "invalid_unmap_operations"));
-        var vInvalidUnmapOperations = QapiInput.Int(vInvalidUnmapOperationsNode, QapiInput.Member(path, "invalid_unmap_operations"));
-        if (!obj.TryGetPropertyValue("account_invalid", out var vAccountInvalidNode))
+        var vInvalidUnmapOperations = QapiInput.Int(vInvalidUnmapOperations_json, QapiInput.Member(path, "invalid_unmap_operations"));
+        if (!obj.TryGetPropertyValue("account_invalid", out var vAccountInvalid_json))
             throw QapiInput.Missing(QapiInput.Member(path, "account_invalid"));
-        var vAccountInvalid = QapiInput.Bool(vAccountInvalidNode, QapiInput.Member(path, "account_invalid"));
-        if (!obj.TryGetPropertyValue("account_failed", out var vAccountFailedNode))
+        var vAccountInvalid = QapiInput.Bool(vAccountInvalid_json, QapiInput.Member(path, "account_invalid"));
+        if (!obj.TryGetPropertyValue("account_failed", out var vAccountFailed_json))
             throw QapiInput.Missing(QapiInput.Member(path, "account_failed"));
-        var vAccountFailed = QapiInput.Bool(vAccountFailedNode, QapiInput.Member(path, "account_failed"));
-        if (!obj.TryGetPropertyValue("timed_stats", out var vTimedStatsNode))
+        var vAccountFailed = QapiInput.Bool(vAccountFailed_json, QapiInput.Member(path, "account_failed"));
+        if (!obj.TryGetPropertyValue("timed_stats", out var vTimedStats_json))
             throw QapiInput.Missing(QapiInput.Member(path, "timed_stats"));
-        var vTimedStats = QapiInput.List(vTimedStatsNode, QapiInput.Member(path, "timed_stats"), (n, p) => BlockDeviceTimedStats.FromJson(n, p, null));
+        var vTimedStats = QapiInput.List(vTimedStats_json, QapiInput.Member(path, "timed_stats"), (n, p) => BlockDeviceTimedStats.FromJson(n, p, null));
         var result = new BlockDeviceStats { RdBytes = vRdBytes, WrBytes = vWrBytes, UnmapBytes = vUnmapBytes, RdOperations = vRdOperations, WrOperations = vWrOperations, FlushOperations = vFlushOperations, UnmapOperations = vUnmapOperations, RdTotalTimeNs = vRdTotalTimeNs, WrTotalTimeNs = vWrTotalTimeNs, FlushTotalTimeNs = vFlushTotalTimeNs, UnmapTotalTimeNs = vUnmapTotalTimeNs, WrHighestOffset = vWrHighestOffset, RdMerged = vRdMerged, WrMerged = vWrMerged, UnmapMerged = vUnmapMerged, IdleTimeNs = vIdleTimeNs, FailedRdOperations = vFailedRdOperations, FailedWrOperations = vFailedWrOperations, FailedFlushOperations = vFailedFlushOperations, FailedUnmapOperations = vFailedUnmapOperations, InvalidRdOperations = vInvalidRdOperations, InvalidWrOperations = vInvalidWrOperations, InvalidFlushOperations = vInvalidFlushOperations, InvalidUnmapOperations = vInvalidUnmapOperations, AccountInvalid = vAccountInvalid, AccountFailed = vAccountFailed, TimedStats = vTimedStats };
         known = _qapiMemberNames;
         return result;
@@ -1449,15 +1449,15 @@ public sealed partial class BlockStatsSpecificFile : IQapiType<BlockStatsSpecifi
 
     internal static BlockStatsSpecificFile ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("discard-nb-ok", out var vDiscardNbOkNode))
+        if (!obj.TryGetPropertyValue("discard-nb-ok", out var vDiscardNbOk_json))
             throw QapiInput.Missing(QapiInput.Member(path, "discard-nb-ok"));
-        var vDiscardNbOk = QapiInput.UInt64(vDiscardNbOkNode, QapiInput.Member(path, "discard-nb-ok"));
-        if (!obj.TryGetPropertyValue("discard-nb-failed", out var vDiscardNbFailedNode))
+        var vDiscardNbOk = QapiInput.UInt64(vDiscardNbOk_json, QapiInput.Member(path, "discard-nb-ok"));
+        if (!obj.TryGetPropertyValue("discard-nb-failed", out var vDiscardNbFailed_json))
             throw QapiInput.Missing(QapiInput.Member(path, "discard-nb-failed"));
-        var vDiscardNbFailed = QapiInput.UInt64(vDiscardNbFailedNode, QapiInput.Member(path, "discard-nb-failed"));
-        if (!obj.TryGetPropertyValue("discard-bytes-ok", out var vDiscardBytesOkNode))
+        var vDiscardNbFailed = QapiInput.UInt64(vDiscardNbFailed_json, QapiInput.Member(path, "discard-nb-failed"));
+        if (!obj.TryGetPropertyValue("discard-bytes-ok", out var vDiscardBytesOk_json))
             throw QapiInput.Missing(QapiInput.Member(path, "discard-bytes-ok"));
-        var vDiscardBytesOk = QapiInput.UInt64(vDiscardBytesOkNode, QapiInput.Member(path, "discard-bytes-ok"));
+        var vDiscardBytesOk = QapiInput.UInt64(vDiscardBytesOk_json, QapiInput.Member(path, "discard-bytes-ok"));
         var result = new BlockStatsSpecificFile { DiscardNbOk = vDiscardNbOk, DiscardNbFailed = vDiscardNbFailed, DiscardBytesOk = vDiscardBytesOk };
         known = _qapiMemberNames;
         return result;
@@ -1514,9 +1514,9 @@ public sealed partial class BlockStatsSpecific : IQapiType<BlockStatsSpecific>
 
     internal static BlockStatsSpecific ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("driver", out var vDriverNode))
+        if (!obj.TryGetPropertyValue("driver", out var vDriver_json))
             throw QapiInput.Missing(QapiInput.Member(path, "driver"));
-        var vDriver = QapiInput.Enum(vDriverNode, QapiInput.Member(path, "driver"), "driver", BlockdevDriverWire.Parse);
+        var vDriver = QapiInput.Enum(vDriver_json, QapiInput.Member(path, "driver"), "driver", BlockdevDriverWire.Parse);
         var result = new BlockStatsSpecific { Driver = vDriver };
         known = _qapiMemberNames;
         switch (vDriver)
@@ -1604,15 +1604,15 @@ public sealed partial class BlockStats : IQapiType<BlockStats>
 
     internal static BlockStats ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vDevice = obj.TryGetPropertyValue("device", out var vDeviceNode) ? QapiInput.Str(vDeviceNode, QapiInput.Member(path, "device")) : null;
-        string? vQdev = obj.TryGetPropertyValue("qdev", out var vQdevNode) ? QapiInput.Str(vQdevNode, QapiInput.Member(path, "qdev")) : null;
-        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeNameNode) ? QapiInput.Str(vNodeNameNode, QapiInput.Member(path, "node-name")) : null;
-        if (!obj.TryGetPropertyValue("stats", out var vStatsNode))
+        string? vDevice = obj.TryGetPropertyValue("device", out var vDevice_json) ? QapiInput.Str(vDevice_json, QapiInput.Member(path, "device")) : null;
+        string? vQdev = obj.TryGetPropertyValue("qdev", out var vQdev_json) ? QapiInput.Str(vQdev_json, QapiInput.Member(path, "qdev")) : null;
+        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeName_json) ? QapiInput.Str(vNodeName_json, QapiInput.Member(path, "node-name")) : null;
+        if (!obj.TryGetPropertyValue("stats", out var vStats_json))
             throw QapiInput.Missing(QapiInput.Member(path, "stats"));
-        var vStats = BlockDeviceStats.FromJson(vStatsNode, QapiInput.Member(path, "stats"), "stats");
-        BlockStatsSpecific? vDriverSpecific = obj.TryGetPropertyValue("driver-specific", out var vDriverSpecificNode) ? BlockStatsSpecific.FromJson(vDriverSpecificNode, QapiInput.Member(path, "driver-specific"), "driver-specific") : null;
-        BlockStats? vParent = obj.TryGetPropertyValue("parent", out var vParentNode) ? BlockStats.FromJson(vParentNode, QapiInput.Member(path, "parent"), "parent") : null;
-        BlockStats? vBacking = obj.TryGetPropertyValue("backing", out var vBackingNode) ? BlockStats.FromJson(vBackingNode, QapiInput.Member(path, "backing"), "backing") : null;
+        var vStats = BlockDeviceStats.FromJson(vStats_json, QapiInput.Member(path, "stats"), "stats");
+        BlockStatsSpecific? vDriverSpecific = obj.TryGetPropertyValue("driver-specific", out var vDriverSpecific_json) ? BlockStatsSpecific.FromJson(vDriverSpecific_json, QapiInput.Member(path, "driver-specific"), "driver-specific") : null;
+        BlockStats? vParent = obj.TryGetPropertyValue("parent", out var vParent_json) ? BlockStats.FromJson(vParent_json, QapiInput.Member(path, "parent"), "parent") : null;
+        BlockStats? vBacking = obj.TryGetPropertyValue("backing", out var vBacking_json) ? BlockStats.FromJson(vBacking_json, QapiInput.Member(path, "backing"), "backing") : null;
         var result = new BlockStats { Device = vDevice, Qdev = vQdev, NodeName = vNodeName, Stats = vStats, DriverSpecific = vDriverSpecific, Parent = vParent, Backing = vBacking };
         known = _qapiMemberNames;
         return result;
@@ -1674,7 +1674,7 @@ public sealed partial class QueryBlockstatsArguments : IQapiType<QueryBlockstats
 
     internal static QueryBlockstatsArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        bool? vQueryNodes = obj.TryGetPropertyValue("query-nodes", out var vQueryNodesNode) ? QapiInput.Bool(vQueryNodesNode, QapiInput.Member(path, "query-nodes")) : null;
+        bool? vQueryNodes = obj.TryGetPropertyValue("query-nodes", out var vQueryNodes_json) ? QapiInput.Bool(vQueryNodes_json, QapiInput.Member(path, "query-nodes")) : null;
         var result = new QueryBlockstatsArguments { QueryNodes = vQueryNodes };
         known = _qapiMemberNames;
         return result;
@@ -1725,7 +1725,7 @@ public sealed partial class QueryNamedBlockNodesArguments : IQapiType<QueryNamed
 
     internal static QueryNamedBlockNodesArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        bool? vFlat = obj.TryGetPropertyValue("flat", out var vFlatNode) ? QapiInput.Bool(vFlatNode, QapiInput.Member(path, "flat")) : null;
+        bool? vFlat = obj.TryGetPropertyValue("flat", out var vFlat_json) ? QapiInput.Bool(vFlat_json, QapiInput.Member(path, "flat")) : null;
         var result = new QueryNamedBlockNodesArguments { Flat = vFlat };
         known = _qapiMemberNames;
         return result;
@@ -1786,11 +1786,11 @@ public sealed partial class BlockResizeArguments : IQapiType<BlockResizeArgument
 
     internal static BlockResizeArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vDevice = obj.TryGetPropertyValue("device", out var vDeviceNode) ? QapiInput.Str(vDeviceNode, QapiInput.Member(path, "device")) : null;
-        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeNameNode) ? QapiInput.Str(vNodeNameNode, QapiInput.Member(path, "node-name")) : null;
-        if (!obj.TryGetPropertyValue("size", out var vSizeNode))
+        string? vDevice = obj.TryGetPropertyValue("device", out var vDevice_json) ? QapiInput.Str(vDevice_json, QapiInput.Member(path, "device")) : null;
+        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeName_json) ? QapiInput.Str(vNodeName_json, QapiInput.Member(path, "node-name")) : null;
+        if (!obj.TryGetPropertyValue("size", out var vSize_json))
             throw QapiInput.Missing(QapiInput.Member(path, "size"));
-        var vSize = QapiInput.Int(vSizeNode, QapiInput.Member(path, "size"));
+        var vSize = QapiInput.Int(vSize_json, QapiInput.Member(path, "size"));
         var result = new BlockResizeArguments { Device = vDevice, NodeName = vNodeName, Size = vSize };
         known = _qapiMemberNames;
         return result;
@@ -1903,14 +1903,14 @@ public sealed partial class BlockdevSnapshotSync : IQapiType<BlockdevSnapshotSyn
 
     internal static BlockdevSnapshotSync ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vDevice = obj.TryGetPropertyValue("device", out var vDeviceNode) ? QapiInput.Str(vDeviceNode, QapiInput.Member(path, "device")) : null;
-        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeNameNode) ? QapiInput.Str(vNodeNameNode, QapiInput.Member(path, "node-name")) : null;
-        if (!obj.TryGetPropertyValue("snapshot-file", out var vSnapshotFileNode))
+        string? vDevice = obj.TryGetPropertyValue("device", out var vDevice_json) ? QapiInput.Str(vDevice_json, QapiInput.Member(path, "device")) : null;
+        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeName_json) ? QapiInput.Str(vNodeName_json, QapiInput.Member(path, "node-name")) : null;
+        if (!obj.TryGetPropertyValue("snapshot-file", out var vSnapshotFile_json))
             throw QapiInput.Missing(QapiInput.Member(path, "snapshot-file"));
-        var vSnapshotFile = QapiInput.Str(vSnapshotFileNode, QapiInput.Member(path, "snapshot-file"));
-        string? vSnapshotNodeName = obj.TryGetPropertyValue("snapshot-node-name", out var vSnapshotNodeNameNode) ? QapiInput.Str(vSnapshotNodeNameNode, QapiInput.Member(path, "snapshot-node-name")) : null;
-        string? vFormat = obj.TryGetPropertyValue("format", out var vFormatNode) ? QapiInput.Str(vFormatNode, QapiInput.Member(path, "format")) : null;
-        NewImageMode? vMode = obj.TryGetPropertyValue("mode", out var vModeNode) ? QapiInput.Enum(vModeNode, QapiInput.Member(path, "mode"), "mode", NewImageModeWire.Parse) : null;
+        var vSnapshotFile = QapiInput.Str(vSnapshotFile_json, QapiInput.Member(path, "snapshot-file"));
+        string? vSnapshotNodeName = obj.TryGetPropertyValue("snapshot-node-name", out var vSnapshotNodeName_json) ? QapiInput.Str(vSnapshotNodeName_json, QapiInput.Member(path, "snapshot-node-name")) : null;
+        string? vFormat = obj.TryGetPropertyValue("format", out var vFormat_json) ? QapiInput.Str(vFormat_json, QapiInput.Member(path, "format")) : null;
+        NewImageMode? vMode = obj.TryGetPropertyValue("mode", out var vMode_json) ? QapiInput.Enum(vMode_json, QapiInput.Member(path, "mode"), "mode", NewImageModeWire.Parse) : null;
         var result = new BlockdevSnapshotSync { Device = vDevice, NodeName = vNodeName, SnapshotFile = vSnapshotFile, SnapshotNodeName = vSnapshotNodeName, Format = vFormat, Mode = vMode };
         known = _qapiMemberNames;
         return result;
@@ -1972,12 +1972,12 @@ public sealed partial class BlockdevSnapshot : IQapiType<BlockdevSnapshot>
 
     internal static BlockdevSnapshot ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("node", out var vNodeNode))
+        if (!obj.TryGetPropertyValue("node", out var vNode_json))
             throw QapiInput.Missing(QapiInput.Member(path, "node"));
-        var vNode = QapiInput.Str(vNodeNode, QapiInput.Member(path, "node"));
-        if (!obj.TryGetPropertyValue("overlay", out var vOverlayNode))
+        var vNode = QapiInput.Str(vNode_json, QapiInput.Member(path, "node"));
+        if (!obj.TryGetPropertyValue("overlay", out var vOverlay_json))
             throw QapiInput.Missing(QapiInput.Member(path, "overlay"));
-        var vOverlay = QapiInput.Str(vOverlayNode, QapiInput.Member(path, "overlay"));
+        var vOverlay = QapiInput.Str(vOverlay_json, QapiInput.Member(path, "overlay"));
         var result = new BlockdevSnapshot { Node = vNode, Overlay = vOverlay };
         known = _qapiMemberNames;
         return result;
@@ -2140,8 +2140,8 @@ public sealed partial class BlockdevCacheOptions : IQapiType<BlockdevCacheOption
 
     internal static BlockdevCacheOptions ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        bool? vDirect = obj.TryGetPropertyValue("direct", out var vDirectNode) ? QapiInput.Bool(vDirectNode, QapiInput.Member(path, "direct")) : null;
-        bool? vNoFlush = obj.TryGetPropertyValue("no-flush", out var vNoFlushNode) ? QapiInput.Bool(vNoFlushNode, QapiInput.Member(path, "no-flush")) : null;
+        bool? vDirect = obj.TryGetPropertyValue("direct", out var vDirect_json) ? QapiInput.Bool(vDirect_json, QapiInput.Member(path, "direct")) : null;
+        bool? vNoFlush = obj.TryGetPropertyValue("no-flush", out var vNoFlush_json) ? QapiInput.Bool(vNoFlush_json, QapiInput.Member(path, "no-flush")) : null;
         var result = new BlockdevCacheOptions { Direct = vDirect, NoFlush = vNoFlush };
         known = _qapiMemberNames;
         return result;
@@ -2199,10 +2199,10 @@ public sealed partial class BlockdevOptionsFile : IQapiType<BlockdevOptionsFile>
 
     internal static BlockdevOptionsFile ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("filename", out var vFilenameNode))
+        if (!obj.TryGetPropertyValue("filename", out var vFilename_json))
             throw QapiInput.Missing(QapiInput.Member(path, "filename"));
-        var vFilename = QapiInput.Str(vFilenameNode, QapiInput.Member(path, "filename"));
-        OnOffAuto? vLocking = obj.TryGetPropertyValue("locking", out var vLockingNode) ? QapiInput.Enum(vLockingNode, QapiInput.Member(path, "locking"), "locking", OnOffAutoWire.Parse) : null;
+        var vFilename = QapiInput.Str(vFilename_json, QapiInput.Member(path, "filename"));
+        OnOffAuto? vLocking = obj.TryGetPropertyValue("locking", out var vLocking_json) ? QapiInput.Enum(vLocking_json, QapiInput.Member(path, "locking"), "locking", OnOffAutoWire.Parse) : null;
         var result = new BlockdevOptionsFile { Filename = vFilename, Locking = vLocking };
         known = _qapiMemberNames;
         return result;
@@ -2255,9 +2255,9 @@ public sealed partial class BlockdevOptionsGenericFormat : IQapiType<BlockdevOpt
 
     internal static BlockdevOptionsGenericFormat ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("file", out var vFileNode))
+        if (!obj.TryGetPropertyValue("file", out var vFile_json))
             throw QapiInput.Missing(QapiInput.Member(path, "file"));
-        var vFile = BlockdevRef.FromJson(vFileNode, QapiInput.Member(path, "file"), "file");
+        var vFile = BlockdevRef.FromJson(vFile_json, QapiInput.Member(path, "file"), "file");
         var result = new BlockdevOptionsGenericFormat { File = vFile };
         known = _qapiMemberNames;
         return result;
@@ -2317,11 +2317,11 @@ public sealed partial class BlockdevOptionsRaw : IQapiType<BlockdevOptionsRaw>
 
     internal static BlockdevOptionsRaw ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("file", out var vFileNode))
+        if (!obj.TryGetPropertyValue("file", out var vFile_json))
             throw QapiInput.Missing(QapiInput.Member(path, "file"));
-        var vFile = BlockdevRef.FromJson(vFileNode, QapiInput.Member(path, "file"), "file");
-        long? vOffset = obj.TryGetPropertyValue("offset", out var vOffsetNode) ? QapiInput.Int(vOffsetNode, QapiInput.Member(path, "offset")) : null;
-        long? vSize = obj.TryGetPropertyValue("size", out var vSizeNode) ? QapiInput.Int(vSizeNode, QapiInput.Member(path, "size")) : null;
+        var vFile = BlockdevRef.FromJson(vFile_json, QapiInput.Member(path, "file"), "file");
+        long? vOffset = obj.TryGetPropertyValue("offset", out var vOffset_json) ? QapiInput.Int(vOffset_json, QapiInput.Member(path, "offset")) : null;
+        long? vSize = obj.TryGetPropertyValue("size", out var vSize_json) ? QapiInput.Int(vSize_json, QapiInput.Member(path, "size")) : null;
         var result = new BlockdevOptionsRaw { File = vFile, Offset = vOffset, Size = vSize };
         known = _qapiMemberNames;
         return result;
@@ -2381,10 +2381,10 @@ public sealed partial class BlockdevOptionsGenericCOWFormat : IQapiType<Blockdev
 
     internal static BlockdevOptionsGenericCOWFormat ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("file", out var vFileNode))
+        if (!obj.TryGetPropertyValue("file", out var vFile_json))
             throw QapiInput.Missing(QapiInput.Member(path, "file"));
-        var vFile = BlockdevRef.FromJson(vFileNode, QapiInput.Member(path, "file"), "file");
-        BlockdevRefOrNull? vBacking = obj.TryGetPropertyValue("backing", out var vBackingNode) ? BlockdevRefOrNull.FromJson(vBackingNode, QapiInput.Member(path, "backing"), "backing") : null;
+        var vFile = BlockdevRef.FromJson(vFile_json, QapiInput.Member(path, "file"), "file");
+        BlockdevRefOrNull? vBacking = obj.TryGetPropertyValue("backing", out var vBacking_json) ? BlockdevRefOrNull.FromJson(vBacking_json, QapiInput.Member(path, "backing"), "backing") : null;
         var result = new BlockdevOptionsGenericCOWFormat { File = vFile, Backing = vBacking };
         known = _qapiMemberNames;
         return result;
@@ -2446,11 +2446,11 @@ public sealed partial class BlockdevOptionsQcow2 : IQapiType<BlockdevOptionsQcow
 
     internal static BlockdevOptionsQcow2 ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("file", out var vFileNode))
+        if (!obj.TryGetPropertyValue("file", out var vFile_json))
             throw QapiInput.Missing(QapiInput.Member(path, "file"));
-        var vFile = BlockdevRef.FromJson(vFileNode, QapiInput.Member(path, "file"), "file");
-        BlockdevRefOrNull? vBacking = obj.TryGetPropertyValue("backing", out var vBackingNode) ? BlockdevRefOrNull.FromJson(vBackingNode, QapiInput.Member(path, "backing"), "backing") : null;
-        bool? vLazyRefcounts = obj.TryGetPropertyValue("lazy-refcounts", out var vLazyRefcountsNode) ? QapiInput.Bool(vLazyRefcountsNode, QapiInput.Member(path, "lazy-refcounts")) : null;
+        var vFile = BlockdevRef.FromJson(vFile_json, QapiInput.Member(path, "file"), "file");
+        BlockdevRefOrNull? vBacking = obj.TryGetPropertyValue("backing", out var vBacking_json) ? BlockdevRefOrNull.FromJson(vBacking_json, QapiInput.Member(path, "backing"), "backing") : null;
+        bool? vLazyRefcounts = obj.TryGetPropertyValue("lazy-refcounts", out var vLazyRefcounts_json) ? QapiInput.Bool(vLazyRefcounts_json, QapiInput.Member(path, "lazy-refcounts")) : null;
         var result = new BlockdevOptionsQcow2 { File = vFile, Backing = vBacking, LazyRefcounts = vLazyRefcounts };
         known = _qapiMemberNames;
         return result;
@@ -2555,16 +2555,16 @@ public sealed partial class BlockdevOptions : IQapiType<BlockdevOptions>
 
     internal static BlockdevOptions ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("driver", out var vDriverNode))
+        if (!obj.TryGetPropertyValue("driver", out var vDriver_json))
             throw QapiInput.Missing(QapiInput.Member(path, "driver"));
-        var vDriver = QapiInput.Enum(vDriverNode, QapiInput.Member(path, "driver"), "driver", BlockdevDriverWire.Parse);
-        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeNameNode) ? QapiInput.Str(vNodeNameNode, QapiInput.Member(path, "node-name")) : null;
-        BlockdevDiscardOptions? vDiscard = obj.TryGetPropertyValue("discard", out var vDiscardNode) ? QapiInput.Enum(vDiscardNode, QapiInput.Member(path, "discard"), "discard", BlockdevDiscardOptionsWire.Parse) : null;
-        BlockdevCacheOptions? vCache = obj.TryGetPropertyValue("cache", out var vCacheNode) ? BlockdevCacheOptions.FromJson(vCacheNode, QapiInput.Member(path, "cache"), "cache") : null;
-        bool? vReadOnly = obj.TryGetPropertyValue("read-only", out var vReadOnlyNode) ? QapiInput.Bool(vReadOnlyNode, QapiInput.Member(path, "read-only")) : null;
-        bool? vAutoReadOnly = obj.TryGetPropertyValue("auto-read-only", out var vAutoReadOnlyNode) ? QapiInput.Bool(vAutoReadOnlyNode, QapiInput.Member(path, "auto-read-only")) : null;
-        bool? vForceShare = obj.TryGetPropertyValue("force-share", out var vForceShareNode) ? QapiInput.Bool(vForceShareNode, QapiInput.Member(path, "force-share")) : null;
-        BlockdevDetectZeroesOptions? vDetectZeroes = obj.TryGetPropertyValue("detect-zeroes", out var vDetectZeroesNode) ? QapiInput.Enum(vDetectZeroesNode, QapiInput.Member(path, "detect-zeroes"), "detect-zeroes", BlockdevDetectZeroesOptionsWire.Parse) : null;
+        var vDriver = QapiInput.Enum(vDriver_json, QapiInput.Member(path, "driver"), "driver", BlockdevDriverWire.Parse);
+        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeName_json) ? QapiInput.Str(vNodeName_json, QapiInput.Member(path, "node-name")) : null;
+        BlockdevDiscardOptions? vDiscard = obj.TryGetPropertyValue("discard", out var vDiscard_json) ? QapiInput.Enum(vDiscard_json, QapiInput.Member(path, "discard"), "discard", BlockdevDiscardOptionsWire.Parse) : null;
+        BlockdevCacheOptions? vCache = obj.TryGetPropertyValue("cache", out var vCache_json) ? BlockdevCacheOptions.FromJson(vCache_json, QapiInput.Member(path, "cache"), "cache") : null;
+        bool? vReadOnly = obj.TryGetPropertyValue("read-only", out var vReadOnly_json) ? QapiInput.Bool(vReadOnly_json, QapiInput.Member(path, "read-only")) : null;
+        bool? vAutoReadOnly = obj.TryGetPropertyValue("auto-read-only", out var vAutoReadOnly_json) ? QapiInput.Bool(vAutoReadOnly_json, QapiInput.Member(path, "auto-read-only")) : null;
+        bool? vForceShare = obj.TryGetPropertyValue("force-share", out var vForceShare_json) ? QapiInput.Bool(vForceShare_json, QapiInput.Member(path, "force-share")) : null;
+        BlockdevDetectZeroesOptions? vDetectZeroes = obj.TryGetPropertyValue("detect-zeroes", out var vDetectZeroes_json) ? QapiInput.Enum(vDetectZeroes_json, QapiInput.Member(path, "detect-zeroes"), "detect-zeroes", BlockdevDetectZeroesOptionsWire.Parse) : null;
         var result = new BlockdevOptions { Driver = vDriver, NodeName = vNodeName, Discard = vDiscard, Cache = vCache, ReadOnly = vReadOnly, AutoReadOnly = vAutoReadOnly, ForceShare = vForceShare, DetectZeroes = vDetectZeroes };
         known = _qapiMemberNames;
         switch (vDriver)
@@ -2743,9 +2743,9 @@ public sealed partial class BlockdevDelArguments : IQapiType<BlockdevDelArgument
 
     internal static BlockdevDelArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("node-name", out var vNodeNameNode))
+        if (!obj.TryGetPropertyValue("node-name", out var vNodeName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "node-name"));
-        var vNodeName = QapiInput.Str(vNodeNameNode, QapiInput.Member(path, "node-name"));
+        var vNodeName = QapiInput.Str(vNodeName_json, QapiInput.Member(path, "node-name"));
         var result = new BlockdevDelArguments { NodeName = vNodeName };
         known = _qapiMemberNames;
         return result;
@@ -2924,9 +2924,9 @@ public sealed partial class ImageInfoSpecificBase : IQapiType<ImageInfoSpecificB
 
     internal static ImageInfoSpecificBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", ImageInfoSpecificKindWire.Parse);
+        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", ImageInfoSpecificKindWire.Parse);
         var result = new ImageInfoSpecificBase { Type = vType };
         known = _qapiMemberNames;
         return result;
@@ -2976,9 +2976,9 @@ public sealed partial class BlockStatsSpecificBase : IQapiType<BlockStatsSpecifi
 
     internal static BlockStatsSpecificBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("driver", out var vDriverNode))
+        if (!obj.TryGetPropertyValue("driver", out var vDriver_json))
             throw QapiInput.Missing(QapiInput.Member(path, "driver"));
-        var vDriver = QapiInput.Enum(vDriverNode, QapiInput.Member(path, "driver"), "driver", BlockdevDriverWire.Parse);
+        var vDriver = QapiInput.Enum(vDriver_json, QapiInput.Member(path, "driver"), "driver", BlockdevDriverWire.Parse);
         var result = new BlockStatsSpecificBase { Driver = vDriver };
         known = _qapiMemberNames;
         return result;
@@ -3063,16 +3063,16 @@ public sealed partial class BlockdevOptionsBase : IQapiType<BlockdevOptionsBase>
 
     internal static BlockdevOptionsBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("driver", out var vDriverNode))
+        if (!obj.TryGetPropertyValue("driver", out var vDriver_json))
             throw QapiInput.Missing(QapiInput.Member(path, "driver"));
-        var vDriver = QapiInput.Enum(vDriverNode, QapiInput.Member(path, "driver"), "driver", BlockdevDriverWire.Parse);
-        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeNameNode) ? QapiInput.Str(vNodeNameNode, QapiInput.Member(path, "node-name")) : null;
-        BlockdevDiscardOptions? vDiscard = obj.TryGetPropertyValue("discard", out var vDiscardNode) ? QapiInput.Enum(vDiscardNode, QapiInput.Member(path, "discard"), "discard", BlockdevDiscardOptionsWire.Parse) : null;
-        BlockdevCacheOptions? vCache = obj.TryGetPropertyValue("cache", out var vCacheNode) ? BlockdevCacheOptions.FromJson(vCacheNode, QapiInput.Member(path, "cache"), "cache") : null;
-        bool? vReadOnly = obj.TryGetPropertyValue("read-only", out var vReadOnlyNode) ? QapiInput.Bool(vReadOnlyNode, QapiInput.Member(path, "read-only")) : null;
-        bool? vAutoReadOnly = obj.TryGetPropertyValue("auto-read-only", out var vAutoReadOnlyNode) ? QapiInput.Bool(vAutoReadOnlyNode, QapiInput.Member(path, "auto-read-only")) : null;
-        bool? vForceShare = obj.TryGetPropertyValue("force-share", out var vForceShareNode) ? QapiInput.Bool(vForceShareNode, QapiInput.Member(path, "force-share")) : null;
-        BlockdevDetectZeroesOptions? vDetectZeroes = obj.TryGetPropertyValue("detect-zeroes", out var vDetectZeroesNode) ? QapiInput.Enum(vDetectZeroesNode, QapiInput.Member(path, "detect-zeroes"), "detect-zeroes", BlockdevDetectZeroesOptionsWire.Parse) : null;
+        var vDriver = QapiInput.Enum(vDriver_json, QapiInput.Member(path, "driver"), "driver", BlockdevDriverWire.Parse);
+        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeName_json) ? QapiInput.Str(vNodeName_json, QapiInput.Member(path, "node-name")) : null;
+        BlockdevDiscardOptions? vDiscard = obj.TryGetPropertyValue("discard", out var vDiscard_json) ? QapiInput.Enum(vDiscard_json, QapiInput.Member(path, "discard"), "discard", BlockdevDiscardOptionsWire.Parse) : null;
+        BlockdevCacheOptions? vCache = obj.TryGetPropertyValue("cache", out var vCache_json) ? BlockdevCacheOptions.FromJson(vCache_json, QapiInput.Member(path, "cache"), "cache") : null;
+        bool? vReadOnly = obj.TryGetPropertyValue("read-only", out var vReadOnly_json) ? QapiInput.Bool(vReadOnly_json, QapiInput.Member(path, "read-only")) : null;
+        bool? vAutoReadOnly = obj.TryGetPropertyValue("auto-read-only", out var vAutoReadOnly_json) ? QapiInput.Bool(vAutoReadOnly_json, QapiInput.Member(path, "auto-read-only")) : null;
+        bool? vForceShare = obj.TryGetPropertyValue("force-share", out var vForceShare_json) ? QapiInput.Bool(vForceShare_json, QapiInput.Member(path, "force-share")) : null;
+        BlockdevDetectZeroesOptions? vDetectZeroes = obj.TryGetPropertyValue("detect-zeroes", out var vDetectZeroes_json) ? QapiInput.Enum(vDetectZeroes_json, QapiInput.Member(path, "detect-zeroes"), "detect-zeroes", BlockdevDetectZeroesOptionsWire.Parse) : null;
         var result = new BlockdevOptionsBase { Driver = vDriver, NodeName = vNodeName, Discard = vDiscard, Cache = vCache, ReadOnly = vReadOnly, AutoReadOnly = vAutoReadOnly, ForceShare = vForceShare, DetectZeroes = vDetectZeroes };
         known = _qapiMemberNames;
         return result;

@@ -43,15 +43,15 @@ public sealed partial class ChardevInfo : IQapiType<ChardevInfo>
 
     internal static ChardevInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("label", out var vLabelNode))
+        if (!obj.TryGetPropertyValue("label", out var vLabel_json))
             throw QapiInput.Missing(QapiInput.Member(path, "label"));
-        var vLabel = QapiInput.Str(vLabelNode, QapiInput.Member(path, "label"));
-        if (!obj.TryGetPropertyValue("filename", out var vFilenameNode))
+        var vLabel = QapiInput.Str(vLabel_json, QapiInput.Member(path, "label"));
+        if (!obj.TryGetPropertyValue("filename", out var vFilename_json))
             throw QapiInput.Missing(QapiInput.Member(path, "filename"));
-        var vFilename = QapiInput.Str(vFilenameNode, QapiInput.Member(path, "filename"));
-        if (!obj.TryGetPropertyValue("frontend-open", out var vFrontendOpenNode))
+        var vFilename = QapiInput.Str(vFilename_json, QapiInput.Member(path, "filename"));
+        if (!obj.TryGetPropertyValue("frontend-open", out var vFrontendOpen_json))
             throw QapiInput.Missing(QapiInput.Member(path, "frontend-open"));
-        var vFrontendOpen = QapiInput.Bool(vFrontendOpenNode, QapiInput.Member(path, "frontend-open"));
+        var vFrontendOpen = QapiInput.Bool(vFrontendOpen_json, QapiInput.Member(path, "frontend-open"));
         var result = new ChardevInfo { Label = vLabel, Filename = vFilename, FrontendOpen = vFrontendOpen };
         known = _qapiMemberNames;
         return result;
@@ -146,13 +146,13 @@ public sealed partial class RingbufWriteArguments : IQapiType<RingbufWriteArgume
 
     internal static RingbufWriteArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("device", out var vDeviceNode))
+        if (!obj.TryGetPropertyValue("device", out var vDevice_json))
             throw QapiInput.Missing(QapiInput.Member(path, "device"));
-        var vDevice = QapiInput.Str(vDeviceNode, QapiInput.Member(path, "device"));
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        var vDevice = QapiInput.Str(vDevice_json, QapiInput.Member(path, "device"));
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = QapiInput.Str(vDataNode, QapiInput.Member(path, "data"));
-        DataFormat? vFormat = obj.TryGetPropertyValue("format", out var vFormatNode) ? QapiInput.Enum(vFormatNode, QapiInput.Member(path, "format"), "format", DataFormatWire.Parse) : null;
+        var vData = QapiInput.Str(vData_json, QapiInput.Member(path, "data"));
+        DataFormat? vFormat = obj.TryGetPropertyValue("format", out var vFormat_json) ? QapiInput.Enum(vFormat_json, QapiInput.Member(path, "format"), "format", DataFormatWire.Parse) : null;
         var result = new RingbufWriteArguments { Device = vDevice, Data = vData, Format = vFormat };
         known = _qapiMemberNames;
         return result;
@@ -215,13 +215,13 @@ public sealed partial class RingbufReadArguments : IQapiType<RingbufReadArgument
 
     internal static RingbufReadArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("device", out var vDeviceNode))
+        if (!obj.TryGetPropertyValue("device", out var vDevice_json))
             throw QapiInput.Missing(QapiInput.Member(path, "device"));
-        var vDevice = QapiInput.Str(vDeviceNode, QapiInput.Member(path, "device"));
-        if (!obj.TryGetPropertyValue("size", out var vSizeNode))
+        var vDevice = QapiInput.Str(vDevice_json, QapiInput.Member(path, "device"));
+        if (!obj.TryGetPropertyValue("size", out var vSize_json))
             throw QapiInput.Missing(QapiInput.Member(path, "size"));
-        var vSize = QapiInput.Int(vSizeNode, QapiInput.Member(path, "size"));
-        DataFormat? vFormat = obj.TryGetPropertyValue("format", out var vFormatNode) ? QapiInput.Enum(vFormatNode, QapiInput.Member(path, "format"), "format", DataFormatWire.Parse) : null;
+        var vSize = QapiInput.Int(vSize_json, QapiInput.Member(path, "size"));
+        DataFormat? vFormat = obj.TryGetPropertyValue("format", out var vFormat_json) ? QapiInput.Enum(vFormat_json, QapiInput.Member(path, "format"), "format", DataFormatWire.Parse) : null;
         var result = new RingbufReadArguments { Device = vDevice, Size = vSize, Format = vFormat };
         known = _qapiMemberNames;
         return result;
@@ -279,8 +279,8 @@ public sealed partial class ChardevCommon : IQapiType<ChardevCommon>
 
     internal static ChardevCommon ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
-        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfile_json) ? QapiInput.Str(vLogfile_json, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappend_json) ? QapiInput.Bool(vLogappend_json, QapiInput.Member(path, "logappend")) : null;
         var result = new ChardevCommon { Logfile = vLogfile, Logappend = vLogappend };
         known = _qapiMemberNames;
         return result;
@@ -353,13 +353,13 @@ public sealed partial class ChardevFile : IQapiType<ChardevFile>
 
     internal static ChardevFile ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
-        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
-        string? vIn = obj.TryGetPropertyValue("in", out var vInNode) ? QapiInput.Str(vInNode, QapiInput.Member(path, "in")) : null;
-        if (!obj.TryGetPropertyValue("out", out var vOutNode))
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfile_json) ? QapiInput.Str(vLogfile_json, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappend_json) ? QapiInput.Bool(vLogappend_json, QapiInput.Member(path, "logappend")) : null;
+        string? vIn = obj.TryGetPropertyValue("in", out var vIn_json) ? QapiInput.Str(vIn_json, QapiInput.Member(path, "in")) : null;
+        if (!obj.TryGetPropertyValue("out", out var vOut_json))
             throw QapiInput.Missing(QapiInput.Member(path, "out"));
-        var vOut = QapiInput.Str(vOutNode, QapiInput.Member(path, "out"));
-        bool? vAppend = obj.TryGetPropertyValue("append", out var vAppendNode) ? QapiInput.Bool(vAppendNode, QapiInput.Member(path, "append")) : null;
+        var vOut = QapiInput.Str(vOut_json, QapiInput.Member(path, "out"));
+        bool? vAppend = obj.TryGetPropertyValue("append", out var vAppend_json) ? QapiInput.Bool(vAppend_json, QapiInput.Member(path, "append")) : null;
         var result = new ChardevFile { Logfile = vLogfile, Logappend = vLogappend, In = vIn, Out = vOut, Append = vAppend };
         known = _qapiMemberNames;
         return result;
@@ -427,9 +427,9 @@ public sealed partial class ChardevStdio : IQapiType<ChardevStdio>
 
     internal static ChardevStdio ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
-        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
-        bool? vSignal = obj.TryGetPropertyValue("signal", out var vSignalNode) ? QapiInput.Bool(vSignalNode, QapiInput.Member(path, "signal")) : null;
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfile_json) ? QapiInput.Str(vLogfile_json, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappend_json) ? QapiInput.Bool(vLogappend_json, QapiInput.Member(path, "logappend")) : null;
+        bool? vSignal = obj.TryGetPropertyValue("signal", out var vSignal_json) ? QapiInput.Bool(vSignal_json, QapiInput.Member(path, "signal")) : null;
         var result = new ChardevStdio { Logfile = vLogfile, Logappend = vLogappend, Signal = vSignal };
         known = _qapiMemberNames;
         return result;
@@ -494,9 +494,9 @@ public sealed partial class ChardevRingbuf : IQapiType<ChardevRingbuf>
 
     internal static ChardevRingbuf ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
-        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
-        long? vSize = obj.TryGetPropertyValue("size", out var vSizeNode) ? QapiInput.Int(vSizeNode, QapiInput.Member(path, "size")) : null;
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfile_json) ? QapiInput.Str(vLogfile_json, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappend_json) ? QapiInput.Bool(vLogappend_json, QapiInput.Member(path, "logappend")) : null;
+        long? vSize = obj.TryGetPropertyValue("size", out var vSize_json) ? QapiInput.Int(vSize_json, QapiInput.Member(path, "size")) : null;
         var result = new ChardevRingbuf { Logfile = vLogfile, Logappend = vLogappend, Size = vSize };
         known = _qapiMemberNames;
         return result;
@@ -557,12 +557,12 @@ public sealed partial class InetSocketAddress : IQapiType<InetSocketAddress>
 
     internal static InetSocketAddress ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("host", out var vHostNode))
+        if (!obj.TryGetPropertyValue("host", out var vHost_json))
             throw QapiInput.Missing(QapiInput.Member(path, "host"));
-        var vHost = QapiInput.Str(vHostNode, QapiInput.Member(path, "host"));
-        if (!obj.TryGetPropertyValue("port", out var vPortNode))
+        var vHost = QapiInput.Str(vHost_json, QapiInput.Member(path, "host"));
+        if (!obj.TryGetPropertyValue("port", out var vPort_json))
             throw QapiInput.Missing(QapiInput.Member(path, "port"));
-        var vPort = QapiInput.Str(vPortNode, QapiInput.Member(path, "port"));
+        var vPort = QapiInput.Str(vPort_json, QapiInput.Member(path, "port"));
         var result = new InetSocketAddress { Host = vHost, Port = vPort };
         known = _qapiMemberNames;
         return result;
@@ -613,9 +613,9 @@ public sealed partial class UnixSocketAddress : IQapiType<UnixSocketAddress>
 
     internal static UnixSocketAddress ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("path", out var vPathNode))
+        if (!obj.TryGetPropertyValue("path", out var vPath_json))
             throw QapiInput.Missing(QapiInput.Member(path, "path"));
-        var vPath = QapiInput.Str(vPathNode, QapiInput.Member(path, "path"));
+        var vPath = QapiInput.Str(vPath_json, QapiInput.Member(path, "path"));
         var result = new UnixSocketAddress { Path = vPath };
         known = _qapiMemberNames;
         return result;
@@ -695,9 +695,9 @@ public sealed partial class InetSocketAddressWrapper : IQapiType<InetSocketAddre
 
     internal static InetSocketAddressWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = InetSocketAddress.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var vData = InetSocketAddress.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
         var result = new InetSocketAddressWrapper { Data = vData };
         known = _qapiMemberNames;
         return result;
@@ -744,9 +744,9 @@ public sealed partial class UnixSocketAddressWrapper : IQapiType<UnixSocketAddre
 
     internal static UnixSocketAddressWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = UnixSocketAddress.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var vData = UnixSocketAddress.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
         var result = new UnixSocketAddressWrapper { Data = vData };
         known = _qapiMemberNames;
         return result;
@@ -807,9 +807,9 @@ public sealed partial class SocketAddressLegacy : IQapiType<SocketAddressLegacy>
 
     internal static SocketAddressLegacy ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
+        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
         var result = new SocketAddressLegacy { Type = vType };
         known = _qapiMemberNames;
         switch (vType)
@@ -892,13 +892,13 @@ public sealed partial class ChardevSocket : IQapiType<ChardevSocket>
 
     internal static ChardevSocket ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfileNode) ? QapiInput.Str(vLogfileNode, QapiInput.Member(path, "logfile")) : null;
-        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappendNode) ? QapiInput.Bool(vLogappendNode, QapiInput.Member(path, "logappend")) : null;
-        if (!obj.TryGetPropertyValue("addr", out var vAddrNode))
+        string? vLogfile = obj.TryGetPropertyValue("logfile", out var vLogfile_json) ? QapiInput.Str(vLogfile_json, QapiInput.Member(path, "logfile")) : null;
+        bool? vLogappend = obj.TryGetPropertyValue("logappend", out var vLogappend_json) ? QapiInput.Bool(vLogappend_json, QapiInput.Member(path, "logappend")) : null;
+        if (!obj.TryGetPropertyValue("addr", out var vAddr_json))
             throw QapiInput.Missing(QapiInput.Member(path, "addr"));
-        var vAddr = SocketAddressLegacy.FromJson(vAddrNode, QapiInput.Member(path, "addr"), "addr");
-        bool? vServer = obj.TryGetPropertyValue("server", out var vServerNode) ? QapiInput.Bool(vServerNode, QapiInput.Member(path, "server")) : null;
-        bool? vWait = obj.TryGetPropertyValue("wait", out var vWaitNode) ? QapiInput.Bool(vWaitNode, QapiInput.Member(path, "wait")) : null;
+        var vAddr = SocketAddressLegacy.FromJson(vAddr_json, QapiInput.Member(path, "addr"), "addr");
+        bool? vServer = obj.TryGetPropertyValue("server", out var vServer_json) ? QapiInput.Bool(vServer_json, QapiInput.Member(path, "server")) : null;
+        bool? vWait = obj.TryGetPropertyValue("wait", out var vWait_json) ? QapiInput.Bool(vWait_json, QapiInput.Member(path, "wait")) : null;
         var result = new ChardevSocket { Logfile = vLogfile, Logappend = vLogappend, Addr = vAddr, Server = vServer, Wait = vWait };
         known = _qapiMemberNames;
         return result;
@@ -953,9 +953,9 @@ public sealed partial class ChardevSocketWrapper : IQapiType<ChardevSocketWrappe
 
     internal static ChardevSocketWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = ChardevSocket.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var vData = ChardevSocket.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
         var result = new ChardevSocketWrapper { Data = vData };
         known = _qapiMemberNames;
         return result;
@@ -1048,9 +1048,9 @@ public sealed partial class ChardevFileWrapper : IQapiType<ChardevFileWrapper>
 
     internal static ChardevFileWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = ChardevFile.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var vData = ChardevFile.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
         var result = new ChardevFileWrapper { Data = vData };
         known = _qapiMemberNames;
         return result;
@@ -1097,9 +1097,9 @@ public sealed partial class ChardevCommonWrapper : IQapiType<ChardevCommonWrappe
 
     internal static ChardevCommonWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = ChardevCommon.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var vData = ChardevCommon.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
         var result = new ChardevCommonWrapper { Data = vData };
         known = _qapiMemberNames;
         return result;
@@ -1146,9 +1146,9 @@ public sealed partial class ChardevStdioWrapper : IQapiType<ChardevStdioWrapper>
 
     internal static ChardevStdioWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = ChardevStdio.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var vData = ChardevStdio.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
         var result = new ChardevStdioWrapper { Data = vData };
         known = _qapiMemberNames;
         return result;
@@ -1195,9 +1195,9 @@ public sealed partial class ChardevRingbufWrapper : IQapiType<ChardevRingbufWrap
 
     internal static ChardevRingbufWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("data", out var vDataNode))
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
             throw QapiInput.Missing(QapiInput.Member(path, "data"));
-        var vData = ChardevRingbuf.FromJson(vDataNode, QapiInput.Member(path, "data"), "data");
+        var vData = ChardevRingbuf.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
         var result = new ChardevRingbufWrapper { Data = vData };
         known = _qapiMemberNames;
         return result;
@@ -1277,9 +1277,9 @@ public sealed partial class ChardevBackend : IQapiType<ChardevBackend>
 
     internal static ChardevBackend ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", ChardevBackendKindWire.Parse);
+        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", ChardevBackendKindWire.Parse);
         var result = new ChardevBackend { Type = vType };
         known = _qapiMemberNames;
         switch (vType)
@@ -1362,7 +1362,7 @@ public sealed partial class ChardevReturn : IQapiType<ChardevReturn>
 
     internal static ChardevReturn ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vPty = obj.TryGetPropertyValue("pty", out var vPtyNode) ? QapiInput.Str(vPtyNode, QapiInput.Member(path, "pty")) : null;
+        string? vPty = obj.TryGetPropertyValue("pty", out var vPty_json) ? QapiInput.Str(vPty_json, QapiInput.Member(path, "pty")) : null;
         var result = new ChardevReturn { Pty = vPty };
         known = _qapiMemberNames;
         return result;
@@ -1418,12 +1418,12 @@ public sealed partial class ChardevAddArguments : IQapiType<ChardevAddArguments>
 
     internal static ChardevAddArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+        if (!obj.TryGetPropertyValue("id", out var vId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "id"));
-        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
-        if (!obj.TryGetPropertyValue("backend", out var vBackendNode))
+        var vId = QapiInput.Str(vId_json, QapiInput.Member(path, "id"));
+        if (!obj.TryGetPropertyValue("backend", out var vBackend_json))
             throw QapiInput.Missing(QapiInput.Member(path, "backend"));
-        var vBackend = ChardevBackend.FromJson(vBackendNode, QapiInput.Member(path, "backend"), "backend");
+        var vBackend = ChardevBackend.FromJson(vBackend_json, QapiInput.Member(path, "backend"), "backend");
         var result = new ChardevAddArguments { Id = vId, Backend = vBackend };
         known = _qapiMemberNames;
         return result;
@@ -1474,9 +1474,9 @@ public sealed partial class ChardevRemoveArguments : IQapiType<ChardevRemoveArgu
 
     internal static ChardevRemoveArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+        if (!obj.TryGetPropertyValue("id", out var vId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "id"));
-        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vId_json, QapiInput.Member(path, "id"));
         var result = new ChardevRemoveArguments { Id = vId };
         known = _qapiMemberNames;
         return result;
@@ -1526,9 +1526,9 @@ public sealed partial class SocketAddressLegacyBase : IQapiType<SocketAddressLeg
 
     internal static SocketAddressLegacyBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
+        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
         var result = new SocketAddressLegacyBase { Type = vType };
         known = _qapiMemberNames;
         return result;
@@ -1578,9 +1578,9 @@ public sealed partial class ChardevBackendBase : IQapiType<ChardevBackendBase>
 
     internal static ChardevBackendBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Enum(vTypeNode, QapiInput.Member(path, "type"), "type", ChardevBackendKindWire.Parse);
+        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", ChardevBackendKindWire.Parse);
         var result = new ChardevBackendBase { Type = vType };
         known = _qapiMemberNames;
         return result;

@@ -33,7 +33,7 @@ public sealed partial class QmpCapabilitiesArguments : IQapiType<QmpCapabilities
 
     internal static QmpCapabilitiesArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        IReadOnlyList<QMPCapability>? vEnable = obj.TryGetPropertyValue("enable", out var vEnableNode) ? QapiInput.List(vEnableNode, QapiInput.Member(path, "enable"), (n, p) => QapiInput.Enum(n, p, null, QMPCapabilityWire.Parse)) : null;
+        IReadOnlyList<QMPCapability>? vEnable = obj.TryGetPropertyValue("enable", out var vEnable_json) ? QapiInput.List(vEnable_json, QapiInput.Member(path, "enable"), (n, p) => QapiInput.Enum(n, p, null, QMPCapabilityWire.Parse)) : null;
         var result = new QmpCapabilitiesArguments { Enable = vEnable };
         known = _qapiMemberNames;
         return result;
@@ -124,15 +124,15 @@ public sealed partial class VersionTriple : IQapiType<VersionTriple>
 
     internal static VersionTriple ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("major", out var vMajorNode))
+        if (!obj.TryGetPropertyValue("major", out var vMajor_json))
             throw QapiInput.Missing(QapiInput.Member(path, "major"));
-        var vMajor = QapiInput.Int(vMajorNode, QapiInput.Member(path, "major"));
-        if (!obj.TryGetPropertyValue("minor", out var vMinorNode))
+        var vMajor = QapiInput.Int(vMajor_json, QapiInput.Member(path, "major"));
+        if (!obj.TryGetPropertyValue("minor", out var vMinor_json))
             throw QapiInput.Missing(QapiInput.Member(path, "minor"));
-        var vMinor = QapiInput.Int(vMinorNode, QapiInput.Member(path, "minor"));
-        if (!obj.TryGetPropertyValue("micro", out var vMicroNode))
+        var vMinor = QapiInput.Int(vMinor_json, QapiInput.Member(path, "minor"));
+        if (!obj.TryGetPropertyValue("micro", out var vMicro_json))
             throw QapiInput.Missing(QapiInput.Member(path, "micro"));
-        var vMicro = QapiInput.Int(vMicroNode, QapiInput.Member(path, "micro"));
+        var vMicro = QapiInput.Int(vMicro_json, QapiInput.Member(path, "micro"));
         var result = new VersionTriple { Major = vMajor, Minor = vMinor, Micro = vMicro };
         known = _qapiMemberNames;
         return result;
@@ -190,12 +190,12 @@ public sealed partial class VersionInfo : IQapiType<VersionInfo>
 
     internal static VersionInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("qemu", out var vQemuNode))
+        if (!obj.TryGetPropertyValue("qemu", out var vQemu_json))
             throw QapiInput.Missing(QapiInput.Member(path, "qemu"));
-        var vQemu = VersionTriple.FromJson(vQemuNode, QapiInput.Member(path, "qemu"), "qemu");
-        if (!obj.TryGetPropertyValue("package", out var vPackageNode))
+        var vQemu = VersionTriple.FromJson(vQemu_json, QapiInput.Member(path, "qemu"), "qemu");
+        if (!obj.TryGetPropertyValue("package", out var vPackage_json))
             throw QapiInput.Missing(QapiInput.Member(path, "package"));
-        var vPackage = QapiInput.Str(vPackageNode, QapiInput.Member(path, "package"));
+        var vPackage = QapiInput.Str(vPackage_json, QapiInput.Member(path, "package"));
         var result = new VersionInfo { Qemu = vQemu, Package = vPackage };
         known = _qapiMemberNames;
         return result;
@@ -246,9 +246,9 @@ public sealed partial class CommandInfo : IQapiType<CommandInfo>
 
     internal static CommandInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
         var result = new CommandInfo { Name = vName };
         known = _qapiMemberNames;
         return result;

@@ -128,13 +128,13 @@ public sealed partial class SchemaInfo : IQapiType<SchemaInfo>
 
     internal static SchemaInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
-        if (!obj.TryGetPropertyValue("meta-type", out var vMetaTypeNode))
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
+        if (!obj.TryGetPropertyValue("meta-type", out var vMetaType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "meta-type"));
-        var vMetaType = QapiInput.Enum(vMetaTypeNode, QapiInput.Member(path, "meta-type"), "meta-type", SchemaMetaTypeWire.Parse);
-        IReadOnlyList<string>? vFeatures = obj.TryGetPropertyValue("features", out var vFeaturesNode) ? QapiInput.List(vFeaturesNode, QapiInput.Member(path, "features"), (n, p) => QapiInput.Str(n, p)) : null;
+        var vMetaType = QapiInput.Enum(vMetaType_json, QapiInput.Member(path, "meta-type"), "meta-type", SchemaMetaTypeWire.Parse);
+        IReadOnlyList<string>? vFeatures = obj.TryGetPropertyValue("features", out var vFeatures_json) ? QapiInput.List(vFeatures_json, QapiInput.Member(path, "features"), (n, p) => QapiInput.Str(n, p)) : null;
         var result = new SchemaInfo { Name = vName, MetaType = vMetaType, Features = vFeatures };
         known = _qapiMemberNames;
         switch (vMetaType)
@@ -225,9 +225,9 @@ public sealed partial class SchemaInfoBuiltin : IQapiType<SchemaInfoBuiltin>
 
     internal static SchemaInfoBuiltin ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("json-type", out var vJsonTypeNode))
+        if (!obj.TryGetPropertyValue("json-type", out var vJsonType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "json-type"));
-        var vJsonType = QapiInput.Enum(vJsonTypeNode, QapiInput.Member(path, "json-type"), "json-type", JSONTypeWire.Parse);
+        var vJsonType = QapiInput.Enum(vJsonType_json, QapiInput.Member(path, "json-type"), "json-type", JSONTypeWire.Parse);
         var result = new SchemaInfoBuiltin { JsonType = vJsonType };
         known = _qapiMemberNames;
         return result;
@@ -341,12 +341,12 @@ public sealed partial class SchemaInfoEnum : IQapiType<SchemaInfoEnum>
 
     internal static SchemaInfoEnum ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("members", out var vMembersNode))
+        if (!obj.TryGetPropertyValue("members", out var vMembers_json))
             throw QapiInput.Missing(QapiInput.Member(path, "members"));
-        var vMembers = QapiInput.List(vMembersNode, QapiInput.Member(path, "members"), (n, p) => SchemaInfoEnumMember.FromJson(n, p, null));
-        if (!obj.TryGetPropertyValue("values", out var vValuesNode))
+        var vMembers = QapiInput.List(vMembers_json, QapiInput.Member(path, "members"), (n, p) => SchemaInfoEnumMember.FromJson(n, p, null));
+        if (!obj.TryGetPropertyValue("values", out var vValues_json))
             throw QapiInput.Missing(QapiInput.Member(path, "values"));
-        var vValues = QapiInput.List(vValuesNode, QapiInput.Member(path, "values"), (n, p) => QapiInput.Str(n, p));
+        var vValues = QapiInput.List(vValues_json, QapiInput.Member(path, "values"), (n, p) => QapiInput.Str(n, p));
         var result = new SchemaInfoEnum { Members = vMembers, Values = vValues };
         known = _qapiMemberNames;
         return result;
@@ -402,10 +402,10 @@ public sealed partial class SchemaInfoEnumMember : IQapiType<SchemaInfoEnumMembe
 
     internal static SchemaInfoEnumMember ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
-        IReadOnlyList<string>? vFeatures = obj.TryGetPropertyValue("features", out var vFeaturesNode) ? QapiInput.List(vFeaturesNode, QapiInput.Member(path, "features"), (n, p) => QapiInput.Str(n, p)) : null;
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
+        IReadOnlyList<string>? vFeatures = obj.TryGetPropertyValue("features", out var vFeatures_json) ? QapiInput.List(vFeatures_json, QapiInput.Member(path, "features"), (n, p) => QapiInput.Str(n, p)) : null;
         var result = new SchemaInfoEnumMember { Name = vName, Features = vFeatures };
         known = _qapiMemberNames;
         return result;
@@ -457,9 +457,9 @@ public sealed partial class SchemaInfoArray : IQapiType<SchemaInfoArray>
 
     internal static SchemaInfoArray ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("element-type", out var vElementTypeNode))
+        if (!obj.TryGetPropertyValue("element-type", out var vElementType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "element-type"));
-        var vElementType = QapiInput.Str(vElementTypeNode, QapiInput.Member(path, "element-type"));
+        var vElementType = QapiInput.Str(vElementType_json, QapiInput.Member(path, "element-type"));
         var result = new SchemaInfoArray { ElementType = vElementType };
         known = _qapiMemberNames;
         return result;
@@ -519,11 +519,11 @@ public sealed partial class SchemaInfoObject : IQapiType<SchemaInfoObject>
 
     internal static SchemaInfoObject ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("members", out var vMembersNode))
+        if (!obj.TryGetPropertyValue("members", out var vMembers_json))
             throw QapiInput.Missing(QapiInput.Member(path, "members"));
-        var vMembers = QapiInput.List(vMembersNode, QapiInput.Member(path, "members"), (n, p) => SchemaInfoObjectMember.FromJson(n, p, null));
-        string? vTag = obj.TryGetPropertyValue("tag", out var vTagNode) ? QapiInput.Str(vTagNode, QapiInput.Member(path, "tag")) : null;
-        IReadOnlyList<SchemaInfoObjectVariant>? vVariants = obj.TryGetPropertyValue("variants", out var vVariantsNode) ? QapiInput.List(vVariantsNode, QapiInput.Member(path, "variants"), (n, p) => SchemaInfoObjectVariant.FromJson(n, p, null)) : null;
+        var vMembers = QapiInput.List(vMembers_json, QapiInput.Member(path, "members"), (n, p) => SchemaInfoObjectMember.FromJson(n, p, null));
+        string? vTag = obj.TryGetPropertyValue("tag", out var vTag_json) ? QapiInput.Str(vTag_json, QapiInput.Member(path, "tag")) : null;
+        IReadOnlyList<SchemaInfoObjectVariant>? vVariants = obj.TryGetPropertyValue("variants", out var vVariants_json) ? QapiInput.List(vVariants_json, QapiInput.Member(path, "variants"), (n, p) => SchemaInfoObjectVariant.FromJson(n, p, null)) : null;
         var result = new SchemaInfoObject { Members = vMembers, Tag = vTag, Variants = vVariants };
         known = _qapiMemberNames;
         return result;
@@ -592,14 +592,14 @@ public sealed partial class SchemaInfoObjectMember : IQapiType<SchemaInfoObjectM
 
     internal static SchemaInfoObjectMember ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Str(vTypeNode, QapiInput.Member(path, "type"));
-        JsonNode? vDefault = obj.TryGetPropertyValue("default", out var vDefaultNode) ? QapiInput.Any(vDefaultNode) : null;
-        IReadOnlyList<string>? vFeatures = obj.TryGetPropertyValue("features", out var vFeaturesNode) ? QapiInput.List(vFeaturesNode, QapiInput.Member(path, "features"), (n, p) => QapiInput.Str(n, p)) : null;
+        var vType = QapiInput.Str(vType_json, QapiInput.Member(path, "type"));
+        JsonNode? vDefault = obj.TryGetPropertyValue("default", out var vDefault_json) ? QapiInput.Any(vDefault_json) : null;
+        IReadOnlyList<string>? vFeatures = obj.TryGetPropertyValue("features", out var vFeatures_json) ? QapiInput.List(vFeatures_json, QapiInput.Member(path, "features"), (n, p) => QapiInput.Str(n, p)) : null;
         var result = new SchemaInfoObjectMember { Name = vName, Type = vType, Default = vDefault, Features = vFeatures };
         known = _qapiMemberNames;
         return result;
@@ -659,12 +659,12 @@ public sealed partial class SchemaInfoObjectVariant : IQapiType<SchemaInfoObject
 
     internal static SchemaInfoObjectVariant ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("case", out var vCaseNode))
+        if (!obj.TryGetPropertyValue("case", out var vCase_json))
             throw QapiInput.Missing(QapiInput.Member(path, "case"));
-        var vCase = QapiInput.Str(vCaseNode, QapiInput.Member(path, "case"));
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        var vCase = QapiInput.Str(vCase_json, QapiInput.Member(path, "case"));
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Str(vTypeNode, QapiInput.Member(path, "type"));
+        var vType = QapiInput.Str(vType_json, QapiInput.Member(path, "type"));
         var result = new SchemaInfoObjectVariant { Case = vCase, Type = vType };
         known = _qapiMemberNames;
         return result;
@@ -715,9 +715,9 @@ public sealed partial class SchemaInfoAlternate : IQapiType<SchemaInfoAlternate>
 
     internal static SchemaInfoAlternate ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("members", out var vMembersNode))
+        if (!obj.TryGetPropertyValue("members", out var vMembers_json))
             throw QapiInput.Missing(QapiInput.Member(path, "members"));
-        var vMembers = QapiInput.List(vMembersNode, QapiInput.Member(path, "members"), (n, p) => SchemaInfoAlternateMember.FromJson(n, p, null));
+        var vMembers = QapiInput.List(vMembers_json, QapiInput.Member(path, "members"), (n, p) => SchemaInfoAlternateMember.FromJson(n, p, null));
         var result = new SchemaInfoAlternate { Members = vMembers };
         known = _qapiMemberNames;
         return result;
@@ -767,9 +767,9 @@ public sealed partial class SchemaInfoAlternateMember : IQapiType<SchemaInfoAlte
 
     internal static SchemaInfoAlternateMember ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Str(vTypeNode, QapiInput.Member(path, "type"));
+        var vType = QapiInput.Str(vType_json, QapiInput.Member(path, "type"));
         var result = new SchemaInfoAlternateMember { Type = vType };
         known = _qapiMemberNames;
         return result;
@@ -829,13 +829,13 @@ public sealed partial class SchemaInfoCommand : IQapiType<SchemaInfoCommand>
 
     internal static SchemaInfoCommand ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("arg-type", out var vArgTypeNode))
+        if (!obj.TryGetPropertyValue("arg-type", out var vArgType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "arg-type"));
-        var vArgType = QapiInput.Str(vArgTypeNode, QapiInput.Member(path, "arg-type"));
-        if (!obj.TryGetPropertyValue("ret-type", out var vRetTypeNode))
+        var vArgType = QapiInput.Str(vArgType_json, QapiInput.Member(path, "arg-type"));
+        if (!obj.TryGetPropertyValue("ret-type", out var vRetType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "ret-type"));
-        var vRetType = QapiInput.Str(vRetTypeNode, QapiInput.Member(path, "ret-type"));
-        bool? vAllowOob = obj.TryGetPropertyValue("allow-oob", out var vAllowOobNode) ? QapiInput.Bool(vAllowOobNode, QapiInput.Member(path, "allow-oob")) : null;
+        var vRetType = QapiInput.Str(vRetType_json, QapiInput.Member(path, "ret-type"));
+        bool? vAllowOob = obj.TryGetPropertyValue("allow-oob", out var vAllowOob_json) ? QapiInput.Bool(vAllowOob_json, QapiInput.Member(path, "allow-oob")) : null;
         var result = new SchemaInfoCommand { ArgType = vArgType, RetType = vRetType, AllowOob = vAllowOob };
         known = _qapiMemberNames;
         return result;
@@ -888,9 +888,9 @@ public sealed partial class SchemaInfoEvent : IQapiType<SchemaInfoEvent>
 
     internal static SchemaInfoEvent ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("arg-type", out var vArgTypeNode))
+        if (!obj.TryGetPropertyValue("arg-type", out var vArgType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "arg-type"));
-        var vArgType = QapiInput.Str(vArgTypeNode, QapiInput.Member(path, "arg-type"));
+        var vArgType = QapiInput.Str(vArgType_json, QapiInput.Member(path, "arg-type"));
         var result = new SchemaInfoEvent { ArgType = vArgType };
         known = _qapiMemberNames;
         return result;
@@ -950,13 +950,13 @@ public sealed partial class SchemaInfoBase : IQapiType<SchemaInfoBase>
 
     internal static SchemaInfoBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
-        if (!obj.TryGetPropertyValue("meta-type", out var vMetaTypeNode))
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
+        if (!obj.TryGetPropertyValue("meta-type", out var vMetaType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "meta-type"));
-        var vMetaType = QapiInput.Enum(vMetaTypeNode, QapiInput.Member(path, "meta-type"), "meta-type", SchemaMetaTypeWire.Parse);
-        IReadOnlyList<string>? vFeatures = obj.TryGetPropertyValue("features", out var vFeaturesNode) ? QapiInput.List(vFeaturesNode, QapiInput.Member(path, "features"), (n, p) => QapiInput.Str(n, p)) : null;
+        var vMetaType = QapiInput.Enum(vMetaType_json, QapiInput.Member(path, "meta-type"), "meta-type", SchemaMetaTypeWire.Parse);
+        IReadOnlyList<string>? vFeatures = obj.TryGetPropertyValue("features", out var vFeatures_json) ? QapiInput.List(vFeatures_json, QapiInput.Member(path, "features"), (n, p) => QapiInput.Str(n, p)) : null;
         var result = new SchemaInfoBase { Name = vName, MetaType = vMetaType, Features = vFeatures };
         known = _qapiMemberNames;
         return result;

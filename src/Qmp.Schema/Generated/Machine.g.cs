@@ -221,28 +221,28 @@ public sealed partial class MachineInfo : IQapiType<MachineInfo>
 
     internal static MachineInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
-        string? vAlias = obj.TryGetPropertyValue("alias", out var vAliasNode) ? QapiInput.Str(vAliasNode, QapiInput.Member(path, "alias")) : null;
-        bool? vIsDefault = obj.TryGetPropertyValue("is-default", out var vIsDefaultNode) ? QapiInput.Bool(vIsDefaultNode, QapiInput.Member(path, "is-default")) : null;
-        if (!obj.TryGetPropertyValue("cpu-max", out var vCpuMaxNode))
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
+        string? vAlias = obj.TryGetPropertyValue("alias", out var vAlias_json) ? QapiInput.Str(vAlias_json, QapiInput.Member(path, "alias")) : null;
+        bool? vIsDefault = obj.TryGetPropertyValue("is-default", out var vIsDefault_json) ? QapiInput.Bool(vIsDefault_json, QapiInput.Member(path, "is-default")) : null;
+        if (!obj.TryGetPropertyValue("cpu-max", out var vCpuMax_json))
             throw QapiInput.Missing(QapiInput.Member(path, "cpu-max"));
-        var vCpuMax = QapiInput.Int(vCpuMaxNode, QapiInput.Member(path, "cpu-max"));
-        if (!obj.TryGetPropertyValue("hotpluggable-cpus", out var vHotpluggableCpusNode))
+        var vCpuMax = QapiInput.Int(vCpuMax_json, QapiInput.Member(path, "cpu-max"));
+        if (!obj.TryGetPropertyValue("hotpluggable-cpus", out var vHotpluggableCpus_json))
             throw QapiInput.Missing(QapiInput.Member(path, "hotpluggable-cpus"));
-        var vHotpluggableCpus = QapiInput.Bool(vHotpluggableCpusNode, QapiInput.Member(path, "hotpluggable-cpus"));
-        if (!obj.TryGetPropertyValue("numa-mem-supported", out var vNumaMemSupportedNode))
+        var vHotpluggableCpus = QapiInput.Bool(vHotpluggableCpus_json, QapiInput.Member(path, "hotpluggable-cpus"));
+        if (!obj.TryGetPropertyValue("numa-mem-supported", out var vNumaMemSupported_json))
             throw QapiInput.Missing(QapiInput.Member(path, "numa-mem-supported"));
-        var vNumaMemSupported = QapiInput.Bool(vNumaMemSupportedNode, QapiInput.Member(path, "numa-mem-supported"));
-        if (!obj.TryGetPropertyValue("deprecated", out var vDeprecatedNode))
+        var vNumaMemSupported = QapiInput.Bool(vNumaMemSupported_json, QapiInput.Member(path, "numa-mem-supported"));
+        if (!obj.TryGetPropertyValue("deprecated", out var vDeprecated_json))
             throw QapiInput.Missing(QapiInput.Member(path, "deprecated"));
-        var vDeprecated = QapiInput.Bool(vDeprecatedNode, QapiInput.Member(path, "deprecated"));
-        string? vDefaultCpuType = obj.TryGetPropertyValue("default-cpu-type", out var vDefaultCpuTypeNode) ? QapiInput.Str(vDefaultCpuTypeNode, QapiInput.Member(path, "default-cpu-type")) : null;
-        string? vDefaultRamId = obj.TryGetPropertyValue("default-ram-id", out var vDefaultRamIdNode) ? QapiInput.Str(vDefaultRamIdNode, QapiInput.Member(path, "default-ram-id")) : null;
-        if (!obj.TryGetPropertyValue("acpi", out var vAcpiNode))
+        var vDeprecated = QapiInput.Bool(vDeprecated_json, QapiInput.Member(path, "deprecated"));
+        string? vDefaultCpuType = obj.TryGetPropertyValue("default-cpu-type", out var vDefaultCpuType_json) ? QapiInput.Str(vDefaultCpuType_json, QapiInput.Member(path, "default-cpu-type")) : null;
+        string? vDefaultRamId = obj.TryGetPropertyValue("default-ram-id", out var vDefaultRamId_json) ? QapiInput.Str(vDefaultRamId_json, QapiInput.Member(path, "default-ram-id")) : null;
+        if (!obj.TryGetPropertyValue("acpi", out var vAcpi_json))
             throw QapiInput.Missing(QapiInput.Member(path, "acpi"));
-        var vAcpi = QapiInput.Bool(vAcpiNode, QapiInput.Member(path, "acpi"));
+        var vAcpi = QapiInput.Bool(vAcpi_json, QapiInput.Member(path, "acpi"));
         var result = new MachineInfo { Name = vName, Alias = vAlias, IsDefault = vIsDefault, CpuMax = vCpuMax, HotpluggableCpus = vHotpluggableCpus, NumaMemSupported = vNumaMemSupported, Deprecated = vDeprecated, DefaultCpuType = vDefaultCpuType, DefaultRamId = vDefaultRamId, Acpi = vAcpi };
         known = _qapiMemberNames;
         return result;
@@ -305,9 +305,9 @@ public sealed partial class CurrentMachineParams : IQapiType<CurrentMachineParam
 
     internal static CurrentMachineParams ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("wakeup-suspend-support", out var vWakeupSuspendSupportNode))
+        if (!obj.TryGetPropertyValue("wakeup-suspend-support", out var vWakeupSuspendSupport_json))
             throw QapiInput.Missing(QapiInput.Member(path, "wakeup-suspend-support"));
-        var vWakeupSuspendSupport = QapiInput.Bool(vWakeupSuspendSupportNode, QapiInput.Member(path, "wakeup-suspend-support"));
+        var vWakeupSuspendSupport = QapiInput.Bool(vWakeupSuspendSupport_json, QapiInput.Member(path, "wakeup-suspend-support"));
         var result = new CurrentMachineParams { WakeupSuspendSupport = vWakeupSuspendSupport };
         known = _qapiMemberNames;
         return result;
@@ -357,9 +357,9 @@ public sealed partial class TargetInfo : IQapiType<TargetInfo>
 
     internal static TargetInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("arch", out var vArchNode))
+        if (!obj.TryGetPropertyValue("arch", out var vArch_json))
             throw QapiInput.Missing(QapiInput.Member(path, "arch"));
-        var vArch = QapiInput.Enum(vArchNode, QapiInput.Member(path, "arch"), "arch", SysEmuTargetWire.Parse);
+        var vArch = QapiInput.Enum(vArch_json, QapiInput.Member(path, "arch"), "arch", SysEmuTargetWire.Parse);
         var result = new TargetInfo { Arch = vArch };
         known = _qapiMemberNames;
         return result;
@@ -409,9 +409,9 @@ public sealed partial class UuidInfo : IQapiType<UuidInfo>
 
     internal static UuidInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("UUID", out var vUuidNode))
+        if (!obj.TryGetPropertyValue("UUID", out var vUuid_json))
             throw QapiInput.Missing(QapiInput.Member(path, "UUID"));
-        var vUuid = QapiInput.Str(vUuidNode, QapiInput.Member(path, "UUID"));
+        var vUuid = QapiInput.Str(vUuid_json, QapiInput.Member(path, "UUID"));
         var result = new UuidInfo { Uuid = vUuid };
         known = _qapiMemberNames;
         return result;
@@ -466,12 +466,12 @@ public sealed partial class KvmInfo : IQapiType<KvmInfo>
 
     internal static KvmInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("enabled", out var vEnabledNode))
+        if (!obj.TryGetPropertyValue("enabled", out var vEnabled_json))
             throw QapiInput.Missing(QapiInput.Member(path, "enabled"));
-        var vEnabled = QapiInput.Bool(vEnabledNode, QapiInput.Member(path, "enabled"));
-        if (!obj.TryGetPropertyValue("present", out var vPresentNode))
+        var vEnabled = QapiInput.Bool(vEnabled_json, QapiInput.Member(path, "enabled"));
+        if (!obj.TryGetPropertyValue("present", out var vPresent_json))
             throw QapiInput.Missing(QapiInput.Member(path, "present"));
-        var vPresent = QapiInput.Bool(vPresentNode, QapiInput.Member(path, "present"));
+        var vPresent = QapiInput.Bool(vPresent_json, QapiInput.Member(path, "present"));
         var result = new KvmInfo { Enabled = vEnabled, Present = vPresent };
         known = _qapiMemberNames;
         return result;
@@ -547,20 +547,20 @@ public sealed partial class PciMemoryRegion : IQapiType<PciMemoryRegion>
 
     internal static PciMemoryRegion ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("bar", out var vBarNode))
+        if (!obj.TryGetPropertyValue("bar", out var vBar_json))
             throw QapiInput.Missing(QapiInput.Member(path, "bar"));
-        var vBar = QapiInput.Int(vBarNode, QapiInput.Member(path, "bar"));
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        var vBar = QapiInput.Int(vBar_json, QapiInput.Member(path, "bar"));
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Str(vTypeNode, QapiInput.Member(path, "type"));
-        if (!obj.TryGetPropertyValue("address", out var vAddressNode))
+        var vType = QapiInput.Str(vType_json, QapiInput.Member(path, "type"));
+        if (!obj.TryGetPropertyValue("address", out var vAddress_json))
             throw QapiInput.Missing(QapiInput.Member(path, "address"));
-        var vAddress = QapiInput.Int(vAddressNode, QapiInput.Member(path, "address"));
-        if (!obj.TryGetPropertyValue("size", out var vSizeNode))
+        var vAddress = QapiInput.Int(vAddress_json, QapiInput.Member(path, "address"));
+        if (!obj.TryGetPropertyValue("size", out var vSize_json))
             throw QapiInput.Missing(QapiInput.Member(path, "size"));
-        var vSize = QapiInput.Int(vSizeNode, QapiInput.Member(path, "size"));
-        bool? vPrefetch = obj.TryGetPropertyValue("prefetch", out var vPrefetchNode) ? QapiInput.Bool(vPrefetchNode, QapiInput.Member(path, "prefetch")) : null;
-        bool? vMemType64 = obj.TryGetPropertyValue("mem_type_64", out var vMemType64Node) ? QapiInput.Bool(vMemType64Node, QapiInput.Member(path, "mem_type_64")) : null;
+        var vSize = QapiInput.Int(vSize_json, QapiInput.Member(path, "size"));
+        bool? vPrefetch = obj.TryGetPropertyValue("prefetch", out var vPrefetch_json) ? QapiInput.Bool(vPrefetch_json, QapiInput.Member(path, "prefetch")) : null;
+        bool? vMemType64 = obj.TryGetPropertyValue("mem_type_64", out var vMemType64_json) ? QapiInput.Bool(vMemType64_json, QapiInput.Member(path, "mem_type_64")) : null;
         var result = new PciMemoryRegion { Bar = vBar, Type = vType, Address = vAddress, Size = vSize, Prefetch = vPrefetch, MemType64 = vMemType64 };
         known = _qapiMemberNames;
         return result;
@@ -622,10 +622,10 @@ public sealed partial class PciDeviceClass : IQapiType<PciDeviceClass>
 
     internal static PciDeviceClass ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vDesc = obj.TryGetPropertyValue("desc", out var vDescNode) ? QapiInput.Str(vDescNode, QapiInput.Member(path, "desc")) : null;
-        if (!obj.TryGetPropertyValue("class", out var vClassNode))
+        string? vDesc = obj.TryGetPropertyValue("desc", out var vDesc_json) ? QapiInput.Str(vDesc_json, QapiInput.Member(path, "desc")) : null;
+        if (!obj.TryGetPropertyValue("class", out var vClass_json))
             throw QapiInput.Missing(QapiInput.Member(path, "class"));
-        var vClass = QapiInput.Int(vClassNode, QapiInput.Member(path, "class"));
+        var vClass = QapiInput.Int(vClass_json, QapiInput.Member(path, "class"));
         var result = new PciDeviceClass { Desc = vDesc, Class = vClass };
         known = _qapiMemberNames;
         return result;
@@ -692,14 +692,14 @@ public sealed partial class PciDeviceId : IQapiType<PciDeviceId>
 
     internal static PciDeviceId ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("device", out var vDeviceNode))
+        if (!obj.TryGetPropertyValue("device", out var vDevice_json))
             throw QapiInput.Missing(QapiInput.Member(path, "device"));
-        var vDevice = QapiInput.Int(vDeviceNode, QapiInput.Member(path, "device"));
-        if (!obj.TryGetPropertyValue("vendor", out var vVendorNode))
+        var vDevice = QapiInput.Int(vDevice_json, QapiInput.Member(path, "device"));
+        if (!obj.TryGetPropertyValue("vendor", out var vVendor_json))
             throw QapiInput.Missing(QapiInput.Member(path, "vendor"));
-        var vVendor = QapiInput.Int(vVendorNode, QapiInput.Member(path, "vendor"));
-        long? vSubsystem = obj.TryGetPropertyValue("subsystem", out var vSubsystemNode) ? QapiInput.Int(vSubsystemNode, QapiInput.Member(path, "subsystem")) : null;
-        long? vSubsystemVendor = obj.TryGetPropertyValue("subsystem-vendor", out var vSubsystemVendorNode) ? QapiInput.Int(vSubsystemVendorNode, QapiInput.Member(path, "subsystem-vendor")) : null;
+        var vVendor = QapiInput.Int(vVendor_json, QapiInput.Member(path, "vendor"));
+        long? vSubsystem = obj.TryGetPropertyValue("subsystem", out var vSubsystem_json) ? QapiInput.Int(vSubsystem_json, QapiInput.Member(path, "subsystem")) : null;
+        long? vSubsystemVendor = obj.TryGetPropertyValue("subsystem-vendor", out var vSubsystemVendor_json) ? QapiInput.Int(vSubsystemVendor_json, QapiInput.Member(path, "subsystem-vendor")) : null;
         var result = new PciDeviceId { Device = vDevice, Vendor = vVendor, Subsystem = vSubsystem, SubsystemVendor = vSubsystemVendor };
         known = _qapiMemberNames;
         return result;
@@ -759,12 +759,12 @@ public sealed partial class PciMemoryRange : IQapiType<PciMemoryRange>
 
     internal static PciMemoryRange ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("base", out var vBaseNode))
+        if (!obj.TryGetPropertyValue("base", out var vBase_json))
             throw QapiInput.Missing(QapiInput.Member(path, "base"));
-        var vBase = QapiInput.Int(vBaseNode, QapiInput.Member(path, "base"));
-        if (!obj.TryGetPropertyValue("limit", out var vLimitNode))
+        var vBase = QapiInput.Int(vBase_json, QapiInput.Member(path, "base"));
+        if (!obj.TryGetPropertyValue("limit", out var vLimit_json))
             throw QapiInput.Missing(QapiInput.Member(path, "limit"));
-        var vLimit = QapiInput.Int(vLimitNode, QapiInput.Member(path, "limit"));
+        var vLimit = QapiInput.Int(vLimit_json, QapiInput.Member(path, "limit"));
         var result = new PciMemoryRange { Base = vBase, Limit = vLimit };
         known = _qapiMemberNames;
         return result;
@@ -840,24 +840,24 @@ public sealed partial class PciBusInfo : IQapiType<PciBusInfo>
 
     internal static PciBusInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("number", out var vNumberNode))
+        if (!obj.TryGetPropertyValue("number", out var vNumber_json))
             throw QapiInput.Missing(QapiInput.Member(path, "number"));
-        var vNumber = QapiInput.Int(vNumberNode, QapiInput.Member(path, "number"));
-        if (!obj.TryGetPropertyValue("secondary", out var vSecondaryNode))
+        var vNumber = QapiInput.Int(vNumber_json, QapiInput.Member(path, "number"));
+        if (!obj.TryGetPropertyValue("secondary", out var vSecondary_json))
             throw QapiInput.Missing(QapiInput.Member(path, "secondary"));
-        var vSecondary = QapiInput.Int(vSecondaryNode, QapiInput.Member(path, "secondary"));
-        if (!obj.TryGetPropertyValue("subordinate", out var vSubordinateNode))
+        var vSecondary = QapiInput.Int(vSecondary_json, QapiInput.Member(path, "secondary"));
+        if (!obj.TryGetPropertyValue("subordinate", out var vSubordinate_json))
             throw QapiInput.Missing(QapiInput.Member(path, "subordinate"));
-        var vSubordinate = QapiInput.Int(vSubordinateNode, QapiInput.Member(path, "subordinate"));
-        if (!obj.TryGetPropertyValue("io_range", out var vIoRangeNode))
+        var vSubordinate = QapiInput.Int(vSubordinate_json, QapiInput.Member(path, "subordinate"));
+        if (!obj.TryGetPropertyValue("io_range", out var vIoRange_json))
             throw QapiInput.Missing(QapiInput.Member(path, "io_range"));
-        var vIoRange = PciMemoryRange.FromJson(vIoRangeNode, QapiInput.Member(path, "io_range"), "io_range");
-        if (!obj.TryGetPropertyValue("memory_range", out var vMemoryRangeNode))
+        var vIoRange = PciMemoryRange.FromJson(vIoRange_json, QapiInput.Member(path, "io_range"), "io_range");
+        if (!obj.TryGetPropertyValue("memory_range", out var vMemoryRange_json))
             throw QapiInput.Missing(QapiInput.Member(path, "memory_range"));
-        var vMemoryRange = PciMemoryRange.FromJson(vMemoryRangeNode, QapiInput.Member(path, "memory_range"), "memory_range");
-        if (!obj.TryGetPropertyValue("prefetchable_range", out var vPrefetchableRangeNode))
+        var vMemoryRange = PciMemoryRange.FromJson(vMemoryRange_json, QapiInput.Member(path, "memory_range"), "memory_range");
+        if (!obj.TryGetPropertyValue("prefetchable_range", out var vPrefetchableRange_json))
             throw QapiInput.Missing(QapiInput.Member(path, "prefetchable_range"));
-        var vPrefetchableRange = PciMemoryRange.FromJson(vPrefetchableRangeNode, QapiInput.Member(path, "prefetchable_range"), "prefetchable_range");
+        var vPrefetchableRange = PciMemoryRange.FromJson(vPrefetchableRange_json, QapiInput.Member(path, "prefetchable_range"), "prefetchable_range");
         var result = new PciBusInfo { Number = vNumber, Secondary = vSecondary, Subordinate = vSubordinate, IoRange = vIoRange, MemoryRange = vMemoryRange, PrefetchableRange = vPrefetchableRange };
         known = _qapiMemberNames;
         return result;
@@ -917,10 +917,10 @@ public sealed partial class PciBridgeInfo : IQapiType<PciBridgeInfo>
 
     internal static PciBridgeInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("bus", out var vBusNode))
+        if (!obj.TryGetPropertyValue("bus", out var vBus_json))
             throw QapiInput.Missing(QapiInput.Member(path, "bus"));
-        var vBus = PciBusInfo.FromJson(vBusNode, QapiInput.Member(path, "bus"), "bus");
-        IReadOnlyList<PciDeviceInfo>? vDevices = obj.TryGetPropertyValue("devices", out var vDevicesNode) ? QapiInput.List(vDevicesNode, QapiInput.Member(path, "devices"), (n, p) => PciDeviceInfo.FromJson(n, p, null)) : null;
+        var vBus = PciBusInfo.FromJson(vBus_json, QapiInput.Member(path, "bus"), "bus");
+        IReadOnlyList<PciDeviceInfo>? vDevices = obj.TryGetPropertyValue("devices", out var vDevices_json) ? QapiInput.List(vDevices_json, QapiInput.Member(path, "devices"), (n, p) => PciDeviceInfo.FromJson(n, p, null)) : null;
         var result = new PciBridgeInfo { Bus = vBus, Devices = vDevices };
         known = _qapiMemberNames;
         return result;
@@ -1017,32 +1017,32 @@ public sealed partial class PciDeviceInfo : IQapiType<PciDeviceInfo>
 
     internal static PciDeviceInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("bus", out var vBusNode))
+        if (!obj.TryGetPropertyValue("bus", out var vBus_json))
             throw QapiInput.Missing(QapiInput.Member(path, "bus"));
-        var vBus = QapiInput.Int(vBusNode, QapiInput.Member(path, "bus"));
-        if (!obj.TryGetPropertyValue("slot", out var vSlotNode))
+        var vBus = QapiInput.Int(vBus_json, QapiInput.Member(path, "bus"));
+        if (!obj.TryGetPropertyValue("slot", out var vSlot_json))
             throw QapiInput.Missing(QapiInput.Member(path, "slot"));
-        var vSlot = QapiInput.Int(vSlotNode, QapiInput.Member(path, "slot"));
-        if (!obj.TryGetPropertyValue("function", out var vFunctionNode))
+        var vSlot = QapiInput.Int(vSlot_json, QapiInput.Member(path, "slot"));
+        if (!obj.TryGetPropertyValue("function", out var vFunction_json))
             throw QapiInput.Missing(QapiInput.Member(path, "function"));
-        var vFunction = QapiInput.Int(vFunctionNode, QapiInput.Member(path, "function"));
-        if (!obj.TryGetPropertyValue("class_info", out var vClassInfoNode))
+        var vFunction = QapiInput.Int(vFunction_json, QapiInput.Member(path, "function"));
+        if (!obj.TryGetPropertyValue("class_info", out var vClassInfo_json))
             throw QapiInput.Missing(QapiInput.Member(path, "class_info"));
-        var vClassInfo = PciDeviceClass.FromJson(vClassInfoNode, QapiInput.Member(path, "class_info"), "class_info");
-        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+        var vClassInfo = PciDeviceClass.FromJson(vClassInfo_json, QapiInput.Member(path, "class_info"), "class_info");
+        if (!obj.TryGetPropertyValue("id", out var vId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "id"));
-        var vId = PciDeviceId.FromJson(vIdNode, QapiInput.Member(path, "id"), "id");
-        long? vIrq = obj.TryGetPropertyValue("irq", out var vIrqNode) ? QapiInput.Int(vIrqNode, QapiInput.Member(path, "irq")) : null;
-        if (!obj.TryGetPropertyValue("irq_pin", out var vIrqPinNode))
+        var vId = PciDeviceId.FromJson(vId_json, QapiInput.Member(path, "id"), "id");
+        long? vIrq = obj.TryGetPropertyValue("irq", out var vIrq_json) ? QapiInput.Int(vIrq_json, QapiInput.Member(path, "irq")) : null;
+        if (!obj.TryGetPropertyValue("irq_pin", out var vIrqPin_json))
             throw QapiInput.Missing(QapiInput.Member(path, "irq_pin"));
-        var vIrqPin = QapiInput.Int(vIrqPinNode, QapiInput.Member(path, "irq_pin"));
-        if (!obj.TryGetPropertyValue("qdev_id", out var vQdevIdNode))
+        var vIrqPin = QapiInput.Int(vIrqPin_json, QapiInput.Member(path, "irq_pin"));
+        if (!obj.TryGetPropertyValue("qdev_id", out var vQdevId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "qdev_id"));
-        var vQdevId = QapiInput.Str(vQdevIdNode, QapiInput.Member(path, "qdev_id"));
-        PciBridgeInfo? vPciBridge = obj.TryGetPropertyValue("pci_bridge", out var vPciBridgeNode) ? PciBridgeInfo.FromJson(vPciBridgeNode, QapiInput.Member(path, "pci_bridge"), "pci_bridge") : null;
-        if (!obj.TryGetPropertyValue("regions", out var vRegionsNode))
+        var vQdevId = QapiInput.Str(vQdevId_json, QapiInput.Member(path, "qdev_id"));
+        PciBridgeInfo? vPciBridge = obj.TryGetPropertyValue("pci_bridge", out var vPciBridge_json) ? PciBridgeInfo.FromJson(vPciBridge_json, QapiInput.Member(path, "pci_bridge"), "pci_bridge") : null;
+        if (!obj.TryGetPropertyValue("regions", out var vRegions_json))
             throw QapiInput.Missing(QapiInput.Member(path, "regions"));
-        var vRegions = QapiInput.List(vRegionsNode, QapiInput.Member(path, "regions"), (n, p) => PciMemoryRegion.FromJson(n, p, null));
+        var vRegions = QapiInput.List(vRegions_json, QapiInput.Member(path, "regions"), (n, p) => PciMemoryRegion.FromJson(n, p, null));
         var result = new PciDeviceInfo { Bus = vBus, Slot = vSlot, Function = vFunction, ClassInfo = vClassInfo, Id = vId, Irq = vIrq, IrqPin = vIrqPin, QdevId = vQdevId, PciBridge = vPciBridge, Regions = vRegions };
         known = _qapiMemberNames;
         return result;
@@ -1108,12 +1108,12 @@ public sealed partial class PciInfo : IQapiType<PciInfo>
 
     internal static PciInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("bus", out var vBusNode))
+        if (!obj.TryGetPropertyValue("bus", out var vBus_json))
             throw QapiInput.Missing(QapiInput.Member(path, "bus"));
-        var vBus = QapiInput.Int(vBusNode, QapiInput.Member(path, "bus"));
-        if (!obj.TryGetPropertyValue("devices", out var vDevicesNode))
+        var vBus = QapiInput.Int(vBus_json, QapiInput.Member(path, "bus"));
+        if (!obj.TryGetPropertyValue("devices", out var vDevices_json))
             throw QapiInput.Missing(QapiInput.Member(path, "devices"));
-        var vDevices = QapiInput.List(vDevicesNode, QapiInput.Member(path, "devices"), (n, p) => PciDeviceInfo.FromJson(n, p, null));
+        var vDevices = QapiInput.List(vDevices_json, QapiInput.Member(path, "devices"), (n, p) => PciDeviceInfo.FromJson(n, p, null));
         var result = new PciInfo { Bus = vBus, Devices = vDevices };
         known = _qapiMemberNames;
         return result;

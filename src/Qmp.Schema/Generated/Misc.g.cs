@@ -33,7 +33,7 @@ public sealed partial class NameInfo : IQapiType<NameInfo>
 
     internal static NameInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vName = obj.TryGetPropertyValue("name", out var vNameNode) ? QapiInput.Str(vNameNode, QapiInput.Member(path, "name")) : null;
+        string? vName = obj.TryGetPropertyValue("name", out var vName_json) ? QapiInput.Str(vName_json, QapiInput.Member(path, "name")) : null;
         var result = new NameInfo { Name = vName };
         known = _qapiMemberNames;
         return result;
@@ -89,10 +89,10 @@ public sealed partial class HumanMonitorCommandArguments : IQapiType<HumanMonito
 
     internal static HumanMonitorCommandArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("command-line", out var vCommandLineNode))
+        if (!obj.TryGetPropertyValue("command-line", out var vCommandLine_json))
             throw QapiInput.Missing(QapiInput.Member(path, "command-line"));
-        var vCommandLine = QapiInput.Str(vCommandLineNode, QapiInput.Member(path, "command-line"));
-        long? vCpuIndex = obj.TryGetPropertyValue("cpu-index", out var vCpuIndexNode) ? QapiInput.Int(vCpuIndexNode, QapiInput.Member(path, "cpu-index")) : null;
+        var vCommandLine = QapiInput.Str(vCommandLine_json, QapiInput.Member(path, "command-line"));
+        long? vCpuIndex = obj.TryGetPropertyValue("cpu-index", out var vCpuIndex_json) ? QapiInput.Int(vCpuIndex_json, QapiInput.Member(path, "cpu-index")) : null;
         var result = new HumanMonitorCommandArguments { CommandLine = vCommandLine, CpuIndex = vCpuIndex };
         known = _qapiMemberNames;
         return result;

@@ -43,11 +43,11 @@ public sealed partial class DeviceAddArguments : IQapiType<DeviceAddArguments>
 
     internal static DeviceAddArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("driver", out var vDriverNode))
+        if (!obj.TryGetPropertyValue("driver", out var vDriver_json))
             throw QapiInput.Missing(QapiInput.Member(path, "driver"));
-        var vDriver = QapiInput.Str(vDriverNode, QapiInput.Member(path, "driver"));
-        string? vBus = obj.TryGetPropertyValue("bus", out var vBusNode) ? QapiInput.Str(vBusNode, QapiInput.Member(path, "bus")) : null;
-        string? vId = obj.TryGetPropertyValue("id", out var vIdNode) ? QapiInput.Str(vIdNode, QapiInput.Member(path, "id")) : null;
+        var vDriver = QapiInput.Str(vDriver_json, QapiInput.Member(path, "driver"));
+        string? vBus = obj.TryGetPropertyValue("bus", out var vBus_json) ? QapiInput.Str(vBus_json, QapiInput.Member(path, "bus")) : null;
+        string? vId = obj.TryGetPropertyValue("id", out var vId_json) ? QapiInput.Str(vId_json, QapiInput.Member(path, "id")) : null;
         var result = new DeviceAddArguments { Driver = vDriver, Bus = vBus, Id = vId };
         known = _qapiMemberNames;
         return result;
@@ -101,9 +101,9 @@ public sealed partial class DeviceDelArguments : IQapiType<DeviceDelArguments>
 
     internal static DeviceDelArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+        if (!obj.TryGetPropertyValue("id", out var vId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "id"));
-        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vId_json, QapiInput.Member(path, "id"));
         var result = new DeviceDelArguments { Id = vId };
         known = _qapiMemberNames;
         return result;

@@ -29,6 +29,22 @@ public static partial class QmpCommands
         new("blockdev-snapshot", false, true, [], true),
         new("blockdev-add", false, true, [], true),
         new("blockdev-del", false, true, [], true),
+        new("job-pause", false, false, [], true),
+        new("job-resume", false, false, [], true),
+        new("job-cancel", false, false, [], true),
+        new("job-complete", false, false, [], true),
+        new("job-dismiss", false, false, [], true),
+        new("job-finalize", false, false, [], true),
+        new("query-jobs", false, false, [], true),
+        new("query-block-jobs", false, false, [], true),
+        new("block-stream", false, false, [], true),
+        new("block-job-set-speed", false, false, [], true),
+        new("block-job-cancel", false, false, [], true),
+        new("block-job-pause", false, false, [], true),
+        new("block-job-resume", false, false, [], true),
+        new("block-job-complete", false, false, [], true),
+        new("block-job-dismiss", false, false, [], true),
+        new("block-job-finalize", false, false, [], true),
         new("device_add", false, false, ["json-cli", "json-cli-hotplug"], false),
         new("device_del", false, false, [], true),
         new("qmp_capabilities", false, true, [], false),
@@ -62,7 +78,7 @@ public static partial class QmpCommands
     /// <summary>
     /// Binds every generated command to its handler; arguments are checked before the handler runs.
     /// </summary>
-    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IBlockCoreCommands blockCore, IQdevCommands qdev, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom)
+    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IBlockCoreCommands blockCore, IBlockJobsCommands blockJobs, IQdevCommands qdev, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom)
     {
         var handlers = new Dictionary<string, QmpCommandHandler>();
         handlers["query-status"] = async (arguments, cancellationToken) =>
@@ -147,6 +163,102 @@ public static partial class QmpCommands
         {
             var parsed = BlockdevDelArguments.FromJson(arguments);
             await blockCore.BlockdevDelAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["job-pause"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = JobPauseArguments.FromJson(arguments);
+            await blockJobs.JobPauseAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["job-resume"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = JobResumeArguments.FromJson(arguments);
+            await blockJobs.JobResumeAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["job-cancel"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = JobCancelArguments.FromJson(arguments);
+            await blockJobs.JobCancelAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["job-complete"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = JobCompleteArguments.FromJson(arguments);
+            await blockJobs.JobCompleteAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["job-dismiss"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = JobDismissArguments.FromJson(arguments);
+            await blockJobs.JobDismissAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["job-finalize"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = JobFinalizeArguments.FromJson(arguments);
+            await blockJobs.JobFinalizeAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["query-jobs"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            var result = await blockJobs.QueryJobsAsync(cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["query-block-jobs"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            var result = await blockJobs.QueryBlockJobsAsync(cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["block-stream"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockStreamArguments.FromJson(arguments);
+            await blockJobs.BlockStreamAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["block-job-set-speed"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockJobSetSpeedArguments.FromJson(arguments);
+            await blockJobs.BlockJobSetSpeedAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["block-job-cancel"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockJobCancelArguments.FromJson(arguments);
+            await blockJobs.BlockJobCancelAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["block-job-pause"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockJobPauseArguments.FromJson(arguments);
+            await blockJobs.BlockJobPauseAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["block-job-resume"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockJobResumeArguments.FromJson(arguments);
+            await blockJobs.BlockJobResumeAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["block-job-complete"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockJobCompleteArguments.FromJson(arguments);
+            await blockJobs.BlockJobCompleteAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["block-job-dismiss"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockJobDismissArguments.FromJson(arguments);
+            await blockJobs.BlockJobDismissAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["block-job-finalize"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockJobFinalizeArguments.FromJson(arguments);
+            await blockJobs.BlockJobFinalizeAsync(parsed, cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
         handlers["device_del"] = async (arguments, cancellationToken) =>

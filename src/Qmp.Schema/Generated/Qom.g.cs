@@ -45,14 +45,14 @@ public sealed partial class ObjectPropertyInfo : IQapiType<ObjectPropertyInfo>
 
     internal static ObjectPropertyInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
-        if (!obj.TryGetPropertyValue("type", out var vTypeNode))
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Str(vTypeNode, QapiInput.Member(path, "type"));
-        string? vDescription = obj.TryGetPropertyValue("description", out var vDescriptionNode) ? QapiInput.Str(vDescriptionNode, QapiInput.Member(path, "description")) : null;
-        JsonNode? vDefaultValue = obj.TryGetPropertyValue("default-value", out var vDefaultValueNode) ? QapiInput.Any(vDefaultValueNode) : null;
+        var vType = QapiInput.Str(vType_json, QapiInput.Member(path, "type"));
+        string? vDescription = obj.TryGetPropertyValue("description", out var vDescription_json) ? QapiInput.Str(vDescription_json, QapiInput.Member(path, "description")) : null;
+        JsonNode? vDefaultValue = obj.TryGetPropertyValue("default-value", out var vDefaultValue_json) ? QapiInput.Any(vDefaultValue_json) : null;
         var result = new ObjectPropertyInfo { Name = vName, Type = vType, Description = vDescription, DefaultValue = vDefaultValue };
         known = _qapiMemberNames;
         return result;
@@ -107,9 +107,9 @@ public sealed partial class QomListArguments : IQapiType<QomListArguments>
 
     internal static QomListArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("path", out var vPathNode))
+        if (!obj.TryGetPropertyValue("path", out var vPath_json))
             throw QapiInput.Missing(QapiInput.Member(path, "path"));
-        var vPath = QapiInput.Str(vPathNode, QapiInput.Member(path, "path"));
+        var vPath = QapiInput.Str(vPath_json, QapiInput.Member(path, "path"));
         var result = new QomListArguments { Path = vPath };
         known = _qapiMemberNames;
         return result;
@@ -164,12 +164,12 @@ public sealed partial class QomGetArguments : IQapiType<QomGetArguments>
 
     internal static QomGetArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("path", out var vPathNode))
+        if (!obj.TryGetPropertyValue("path", out var vPath_json))
             throw QapiInput.Missing(QapiInput.Member(path, "path"));
-        var vPath = QapiInput.Str(vPathNode, QapiInput.Member(path, "path"));
-        if (!obj.TryGetPropertyValue("property", out var vPropertyNode))
+        var vPath = QapiInput.Str(vPath_json, QapiInput.Member(path, "path"));
+        if (!obj.TryGetPropertyValue("property", out var vProperty_json))
             throw QapiInput.Missing(QapiInput.Member(path, "property"));
-        var vProperty = QapiInput.Str(vPropertyNode, QapiInput.Member(path, "property"));
+        var vProperty = QapiInput.Str(vProperty_json, QapiInput.Member(path, "property"));
         var result = new QomGetArguments { Path = vPath, Property = vProperty };
         known = _qapiMemberNames;
         return result;
@@ -230,15 +230,15 @@ public sealed partial class QomSetArguments : IQapiType<QomSetArguments>
 
     internal static QomSetArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("path", out var vPathNode))
+        if (!obj.TryGetPropertyValue("path", out var vPath_json))
             throw QapiInput.Missing(QapiInput.Member(path, "path"));
-        var vPath = QapiInput.Str(vPathNode, QapiInput.Member(path, "path"));
-        if (!obj.TryGetPropertyValue("property", out var vPropertyNode))
+        var vPath = QapiInput.Str(vPath_json, QapiInput.Member(path, "path"));
+        if (!obj.TryGetPropertyValue("property", out var vProperty_json))
             throw QapiInput.Missing(QapiInput.Member(path, "property"));
-        var vProperty = QapiInput.Str(vPropertyNode, QapiInput.Member(path, "property"));
-        if (!obj.TryGetPropertyValue("value", out var vValueNode))
+        var vProperty = QapiInput.Str(vProperty_json, QapiInput.Member(path, "property"));
+        if (!obj.TryGetPropertyValue("value", out var vValue_json))
             throw QapiInput.Missing(QapiInput.Member(path, "value"));
-        var vValue = QapiInput.Any(vValueNode);
+        var vValue = QapiInput.Any(vValue_json);
         var result = new QomSetArguments { Path = vPath, Property = vProperty, Value = vValue };
         known = _qapiMemberNames;
         return result;
@@ -300,11 +300,11 @@ public sealed partial class ObjectTypeInfo : IQapiType<ObjectTypeInfo>
 
     internal static ObjectTypeInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("name", out var vNameNode))
+        if (!obj.TryGetPropertyValue("name", out var vName_json))
             throw QapiInput.Missing(QapiInput.Member(path, "name"));
-        var vName = QapiInput.Str(vNameNode, QapiInput.Member(path, "name"));
-        bool? vAbstract = obj.TryGetPropertyValue("abstract", out var vAbstractNode) ? QapiInput.Bool(vAbstractNode, QapiInput.Member(path, "abstract")) : null;
-        string? vParent = obj.TryGetPropertyValue("parent", out var vParentNode) ? QapiInput.Str(vParentNode, QapiInput.Member(path, "parent")) : null;
+        var vName = QapiInput.Str(vName_json, QapiInput.Member(path, "name"));
+        bool? vAbstract = obj.TryGetPropertyValue("abstract", out var vAbstract_json) ? QapiInput.Bool(vAbstract_json, QapiInput.Member(path, "abstract")) : null;
+        string? vParent = obj.TryGetPropertyValue("parent", out var vParent_json) ? QapiInput.Str(vParent_json, QapiInput.Member(path, "parent")) : null;
         var result = new ObjectTypeInfo { Name = vName, Abstract = vAbstract, Parent = vParent };
         known = _qapiMemberNames;
         return result;
@@ -363,8 +363,8 @@ public sealed partial class QomListTypesArguments : IQapiType<QomListTypesArgume
 
     internal static QomListTypesArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        string? vImplements = obj.TryGetPropertyValue("implements", out var vImplementsNode) ? QapiInput.Str(vImplementsNode, QapiInput.Member(path, "implements")) : null;
-        bool? vAbstract = obj.TryGetPropertyValue("abstract", out var vAbstractNode) ? QapiInput.Bool(vAbstractNode, QapiInput.Member(path, "abstract")) : null;
+        string? vImplements = obj.TryGetPropertyValue("implements", out var vImplements_json) ? QapiInput.Str(vImplements_json, QapiInput.Member(path, "implements")) : null;
+        bool? vAbstract = obj.TryGetPropertyValue("abstract", out var vAbstract_json) ? QapiInput.Bool(vAbstract_json, QapiInput.Member(path, "abstract")) : null;
         var result = new QomListTypesArguments { Implements = vImplements, Abstract = vAbstract };
         known = _qapiMemberNames;
         return result;
@@ -417,9 +417,9 @@ public sealed partial class DeviceListPropertiesArguments : IQapiType<DeviceList
 
     internal static DeviceListPropertiesArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("typename", out var vTypenameNode))
+        if (!obj.TryGetPropertyValue("typename", out var vTypename_json))
             throw QapiInput.Missing(QapiInput.Member(path, "typename"));
-        var vTypename = QapiInput.Str(vTypenameNode, QapiInput.Member(path, "typename"));
+        var vTypename = QapiInput.Str(vTypename_json, QapiInput.Member(path, "typename"));
         var result = new DeviceListPropertiesArguments { Typename = vTypename };
         known = _qapiMemberNames;
         return result;
@@ -522,13 +522,13 @@ public sealed partial class MemoryBackendProperties : IQapiType<MemoryBackendPro
 
     internal static MemoryBackendProperties ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("size", out var vSizeNode))
+        if (!obj.TryGetPropertyValue("size", out var vSize_json))
             throw QapiInput.Missing(QapiInput.Member(path, "size"));
-        var vSize = QapiInput.UInt64(vSizeNode, QapiInput.Member(path, "size"));
-        bool? vShare = obj.TryGetPropertyValue("share", out var vShareNode) ? QapiInput.Bool(vShareNode, QapiInput.Member(path, "share")) : null;
-        bool? vDump = obj.TryGetPropertyValue("dump", out var vDumpNode) ? QapiInput.Bool(vDumpNode, QapiInput.Member(path, "dump")) : null;
-        bool? vMerge = obj.TryGetPropertyValue("merge", out var vMergeNode) ? QapiInput.Bool(vMergeNode, QapiInput.Member(path, "merge")) : null;
-        bool? vPrealloc = obj.TryGetPropertyValue("prealloc", out var vPreallocNode) ? QapiInput.Bool(vPreallocNode, QapiInput.Member(path, "prealloc")) : null;
+        var vSize = QapiInput.UInt64(vSize_json, QapiInput.Member(path, "size"));
+        bool? vShare = obj.TryGetPropertyValue("share", out var vShare_json) ? QapiInput.Bool(vShare_json, QapiInput.Member(path, "share")) : null;
+        bool? vDump = obj.TryGetPropertyValue("dump", out var vDump_json) ? QapiInput.Bool(vDump_json, QapiInput.Member(path, "dump")) : null;
+        bool? vMerge = obj.TryGetPropertyValue("merge", out var vMerge_json) ? QapiInput.Bool(vMerge_json, QapiInput.Member(path, "merge")) : null;
+        bool? vPrealloc = obj.TryGetPropertyValue("prealloc", out var vPrealloc_json) ? QapiInput.Bool(vPrealloc_json, QapiInput.Member(path, "prealloc")) : null;
         var result = new MemoryBackendProperties { Size = vSize, Share = vShare, Dump = vDump, Merge = vMerge, Prealloc = vPrealloc };
         known = _qapiMemberNames;
         return result;
@@ -601,12 +601,12 @@ public sealed partial class ObjectOptions : IQapiType<ObjectOptions>
 
     internal static ObjectOptions ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("qom-type", out var vQomTypeNode))
+        if (!obj.TryGetPropertyValue("qom-type", out var vQomType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "qom-type"));
-        var vQomType = QapiInput.Enum(vQomTypeNode, QapiInput.Member(path, "qom-type"), "qom-type", ObjectTypeWire.Parse);
-        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+        var vQomType = QapiInput.Enum(vQomType_json, QapiInput.Member(path, "qom-type"), "qom-type", ObjectTypeWire.Parse);
+        if (!obj.TryGetPropertyValue("id", out var vId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "id"));
-        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vId_json, QapiInput.Member(path, "id"));
         var result = new ObjectOptions { QomType = vQomType, Id = vId };
         known = _qapiMemberNames;
         switch (vQomType)
@@ -670,9 +670,9 @@ public sealed partial class ObjectDelArguments : IQapiType<ObjectDelArguments>
 
     internal static ObjectDelArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+        if (!obj.TryGetPropertyValue("id", out var vId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "id"));
-        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vId_json, QapiInput.Member(path, "id"));
         var result = new ObjectDelArguments { Id = vId };
         known = _qapiMemberNames;
         return result;
@@ -722,9 +722,9 @@ public sealed partial class QomListPropertiesArguments : IQapiType<QomListProper
 
     internal static QomListPropertiesArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("typename", out var vTypenameNode))
+        if (!obj.TryGetPropertyValue("typename", out var vTypename_json))
             throw QapiInput.Missing(QapiInput.Member(path, "typename"));
-        var vTypename = QapiInput.Str(vTypenameNode, QapiInput.Member(path, "typename"));
+        var vTypename = QapiInput.Str(vTypename_json, QapiInput.Member(path, "typename"));
         var result = new QomListPropertiesArguments { Typename = vTypename };
         known = _qapiMemberNames;
         return result;
@@ -779,12 +779,12 @@ public sealed partial class ObjectOptionsBase : IQapiType<ObjectOptionsBase>
 
     internal static ObjectOptionsBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("qom-type", out var vQomTypeNode))
+        if (!obj.TryGetPropertyValue("qom-type", out var vQomType_json))
             throw QapiInput.Missing(QapiInput.Member(path, "qom-type"));
-        var vQomType = QapiInput.Enum(vQomTypeNode, QapiInput.Member(path, "qom-type"), "qom-type", ObjectTypeWire.Parse);
-        if (!obj.TryGetPropertyValue("id", out var vIdNode))
+        var vQomType = QapiInput.Enum(vQomType_json, QapiInput.Member(path, "qom-type"), "qom-type", ObjectTypeWire.Parse);
+        if (!obj.TryGetPropertyValue("id", out var vId_json))
             throw QapiInput.Missing(QapiInput.Member(path, "id"));
-        var vId = QapiInput.Str(vIdNode, QapiInput.Member(path, "id"));
+        var vId = QapiInput.Str(vId_json, QapiInput.Member(path, "id"));
         var result = new ObjectOptionsBase { QomType = vQomType, Id = vId };
         known = _qapiMemberNames;
         return result;

@@ -196,12 +196,12 @@ public sealed partial class StatusInfo : IQapiType<StatusInfo>
 
     internal static StatusInfo ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
     {
-        if (!obj.TryGetPropertyValue("running", out var vRunningNode))
+        if (!obj.TryGetPropertyValue("running", out var vRunning_json))
             throw QapiInput.Missing(QapiInput.Member(path, "running"));
-        var vRunning = QapiInput.Bool(vRunningNode, QapiInput.Member(path, "running"));
-        if (!obj.TryGetPropertyValue("status", out var vStatusNode))
+        var vRunning = QapiInput.Bool(vRunning_json, QapiInput.Member(path, "running"));
+        if (!obj.TryGetPropertyValue("status", out var vStatus_json))
             throw QapiInput.Missing(QapiInput.Member(path, "status"));
-        var vStatus = QapiInput.Enum(vStatusNode, QapiInput.Member(path, "status"), "status", RunStateWire.Parse);
+        var vStatus = QapiInput.Enum(vStatus_json, QapiInput.Member(path, "status"), "status", RunStateWire.Parse);
         var result = new StatusInfo { Running = vRunning, Status = vStatus };
         known = _qapiMemberNames;
         return result;

@@ -165,13 +165,13 @@ internal sealed class CSharpEmitter(QapiSchema schema)
             var path = $"QapiInput.Member(path, \"{m.Name}\")";
             if (m.Optional)
             {
-                w.Line($"{ClrType(m.Type, true)} {local} = obj.TryGetPropertyValue(\"{m.Name}\", out var {local}Node) ? {Read(m.Type, local + "Node", path, $"\"{m.Name}\"")} : null;");
+                w.Line($"{ClrType(m.Type, true)} {local} = obj.TryGetPropertyValue(\"{m.Name}\", out var {local}_json) ? {Read(m.Type, local + "_json", path, $"\"{m.Name}\"")} : null;");
             }
             else
             {
-                w.Line($"if (!obj.TryGetPropertyValue(\"{m.Name}\", out var {local}Node))");
+                w.Line($"if (!obj.TryGetPropertyValue(\"{m.Name}\", out var {local}_json))");
                 w.Line($"    throw QapiInput.Missing({path});");
-                w.Line($"var {local} = {Read(m.Type, local + "Node", path, $"\"{m.Name}\"")};");
+                w.Line($"var {local} = {Read(m.Type, local + "_json", path, $"\"{m.Name}\"")};");
             }
         }
     }
