@@ -70,7 +70,7 @@ public sealed partial class BlockGraph
             overlay = await OpenTreeAsync(new Qcow2BlockdevOptions
             {
                 NodeName = snapshotNodeName,
-                File = BlockdevRef.Inline(new FileBlockdevOptions { Filename = snapshotFile, CacheDirect = FileOf(node)?.Direct ?? false }),
+                File = BlockdevRef.Inline(new FileBlockdevOptions { Filename = snapshotFile, CacheDirect = File.FileNode.Under(node)?.Direct ?? false }),
                 NoBacking = true,
                 DiscardUnmap = node.DiscardUnmap,
                 DetectZeroes = node.DetectZeroes,
@@ -109,13 +109,4 @@ public sealed partial class BlockGraph
         overlay.ReplaceChild("backing", node);
     }
 
-    private static File.FileNode? FileOf(BlockNode node)
-    {
-        for (var n = node; n is not null; n = n.File)
-        {
-            if (n is File.FileNode file)
-                return file;
-        }
-        return null;
-    }
 }

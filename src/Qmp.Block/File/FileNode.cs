@@ -108,6 +108,17 @@ public sealed class FileNode : BlockNode
         }
     }
 
+    /// <summary>The host file under <paramref name="node"/>: the node itself or the first one down its protocol children.</summary>
+    public static FileNode? Under(BlockNode node)
+    {
+        for (BlockNode? n = node; n is not null; n = n.File)
+        {
+            if (n is FileNode file)
+                return file;
+        }
+        return null;
+    }
+
     /// <inheritdoc/>
     public override BlockImageInfo DescribeImage() => new()
     {

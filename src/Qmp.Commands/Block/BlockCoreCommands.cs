@@ -94,16 +94,5 @@ public sealed class BlockCoreCommands(Machine.Machine machine) : IBlockCoreComma
     public ValueTask BlockdevDelAsync(BlockdevDelArguments arguments, CancellationToken cancellationToken) =>
         Run(() => Graph.DeleteAsync(arguments.NodeName, cancellationToken));
 
-    // Block-layer refusals become GenericError with the block layer's (QEMU's) text.
-    private static async ValueTask Run(Func<Task> operation)
-    {
-        try
-        {
-            await operation().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is BlockGraphException or BlockException)
-        {
-            throw QmpErrorException.Generic(e.Message.Split('\n')[0]);
-        }
-    }
+    private static ValueTask Run(Func<Task> operation) => BlockErrors.RunAsync(operation);
 }

@@ -13,7 +13,7 @@ internal static class BlockInfoMapping
         var depth = 0;
         for (var b = node.Backing; b is not null; b = b.Backing)
             depth++;
-        var file = Protocol(node);
+        var file = FileNode.Under(node);
         var filename = Filename(node);
         return new BlockDeviceInfo
         {
@@ -156,13 +156,4 @@ internal static class BlockInfoMapping
         return "json:" + Qmp.Schema.Json.QmpJsonWriter.ToJsonString(options);
     }
 
-    private static FileNode? Protocol(BlockNode node)
-    {
-        for (var n = node; n is not null; n = n.File)
-        {
-            if (n is FileNode file)
-                return file;
-        }
-        return null;
-    }
 }

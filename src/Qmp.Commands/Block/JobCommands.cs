@@ -1,7 +1,5 @@
-using Qmp.Block;
 using Qmp.Block.Jobs;
 using Qmp.Schema;
-using Qmp.Schema.Runtime;
 
 namespace Qmp.Commands.Block;
 
@@ -128,20 +126,5 @@ public sealed class JobCommands(Machine.Machine machine) : IBlockJobsCommands
         return Task.CompletedTask;
     });
 
-    // Job refusals keep their class (DeviceNotActive for block-job-* on unknown ids); block-layer ones are GenericError.
-    private static async ValueTask RunAsync(Func<Task> operation)
-    {
-        try
-        {
-            await operation().ConfigureAwait(false);
-        }
-        catch (JobException e)
-        {
-            throw new QmpErrorException(e.DeviceNotActive ? QmpErrorClass.DeviceNotActive : QmpErrorClass.GenericError, e.Message);
-        }
-        catch (Exception e) when (e is BlockGraphException or BlockException)
-        {
-            throw QmpErrorException.Generic(e.Message.Split('\n')[0]);
-        }
-    }
+    private static ValueTask RunAsync(Func<Task> operation) => BlockErrors.RunAsync(operation);
 }
