@@ -151,10 +151,10 @@ public abstract partial class BlockNode
         Enter();
         try
         {
-            if (DetectZeroes != DetectZeroes.Off && data.Length > 0 && !data.Span.ContainsAnyExcept((byte)0))
-                await WriteZeroesCoreAsync(offset, data.Length, ZeroFlags(flags | (DetectZeroes == DetectZeroes.Unmap ? BlockWriteFlags.MayUnmap : 0)), cancellationToken).ConfigureAwait(false);
+            if (_writeNotifiers is null)
+                await WriteDataAsync(offset, data, flags, cancellationToken).ConfigureAwait(false);
             else
-                await WriteCoreAsync(offset, data, flags, cancellationToken).ConfigureAwait(false);
+                await NotifiedWriteAsync(new(BlockWriteKind.Write, offset, data.Length, data), () => WriteDataAsync(offset, data, flags, cancellationToken), cancellationToken).ConfigureAwait(false);
             NoteWrite(offset + data.Length);
         }
         finally
@@ -171,7 +171,10 @@ public abstract partial class BlockNode
         Enter();
         try
         {
-            await WriteZeroesCoreAsync(offset, length, ZeroFlags(flags), cancellationToken).ConfigureAwait(false);
+            if (_writeNotifiers is null)
+                await WriteZeroesCoreAsync(offset, length, ZeroFlags(flags), cancellationToken).ConfigureAwait(false);
+            else
+                await NotifiedWriteAsync(new(BlockWriteKind.WriteZeroes, offset, length, default), () => WriteZeroesCoreAsync(offset, length, ZeroFlags(flags), cancellationToken), cancellationToken).ConfigureAwait(false);
             NoteWrite(offset + length);
         }
         finally
@@ -191,7 +194,10 @@ public abstract partial class BlockNode
         Enter();
         try
         {
-            await DiscardCoreAsync(offset, length, cancellationToken).ConfigureAwait(false);
+            if (_writeNotifiers is null)
+                await DiscardCoreAsync(offset, length, cancellationToken).ConfigureAwait(false);
+            else
+                await NotifiedWriteAsync(new(BlockWriteKind.Discard, offset, length, default), () => DiscardCoreAsync(offset, length, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -224,7 +230,10 @@ public abstract partial class BlockNode
         Enter();
         try
         {
-            await TruncateCoreAsync(length, cancellationToken).ConfigureAwait(false);
+            if (_writeNotifiers is null)
+                await TruncateCoreAsync(length, cancellationToken).ConfigureAwait(false);
+            else
+                await NotifiedWriteAsync(new(BlockWriteKind.Truncate, length, 0, default), () => TruncateCoreAsync(length, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -294,6 +303,12 @@ public abstract partial class BlockNode
 
     /// <summary>Whether writes past the end grow the node and reads past it return zeroes (protocol nodes over host files).</summary>
     protected virtual bool CanGrow => false;
+
+    // detect-zeroes turns an all-zero write into a write-zeroes.
+    private ValueTask WriteDataAsync(long offset, ReadOnlyMemory<byte> data, BlockWriteFlags flags, CancellationToken cancellationToken) =>
+        DetectZeroes != DetectZeroes.Off && data.Length > 0 && !data.Span.ContainsAnyExcept((byte)0)
+            ? WriteZeroesCoreAsync(offset, data.Length, ZeroFlags(flags | (DetectZeroes == DetectZeroes.Unmap ? BlockWriteFlags.MayUnmap : 0)), cancellationToken)
+            : WriteCoreAsync(offset, data, flags, cancellationToken);
 
     private void CheckRange(long offset, long length)
     {
