@@ -5,7 +5,7 @@ using System.Text;
 namespace Qmp.Bench;
 
 /// <summary>
-/// qmp-bench qmp [--rounds N] [--latency-iterations N] [--pipelined N]
+/// qmp-bench qmp [--rounds N] [--latency-iterations N] [--pipelined N] [--warmup-ms N]
 /// Sequential query-status round trips and pipelined throughput over a unix socket, for qmpd,
 /// QEMU (qemu-system-x86_64 -M none, when installed) and a canned-reply server (the ceiling).
 /// Each figure is the median of several rounds; all servers are measured in the same run. The
@@ -18,6 +18,7 @@ internal static class QmpBench
         var rounds = 5;
         var latencyIterations = 2000;
         var pipelined = 200000;
+        var warmup = TimeSpan.FromSeconds(2);
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -25,6 +26,7 @@ internal static class QmpBench
                 case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--latency-iterations": latencyIterations = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--pipelined": pipelined = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--warmup-ms": warmup = TimeSpan.FromMilliseconds(int.Parse(args[++i], CultureInfo.InvariantCulture)); break;
                 default: Console.Error.WriteLine($"qmp-bench: unknown option {args[i]}"); return 2;
             }
         }
@@ -50,8 +52,11 @@ internal static class QmpBench
             foreach (var (name, start) in targets)
             {
                 await using var endpoint = await start();
-                // Warm-up: let the JIT and caches settle before measuring.
-                for (var i = 0; i < 500; i++)
+                // Warm-up: a daemon's users meet its steady state, so measure after the JIT's tiering
+                // has promoted the hot path (call counting plus a 100 ms delay, then a background
+                // compile). Every server gets the same warm-up.
+                var warm = Stopwatch.StartNew();
+                while (warm.Elapsed < warmup)
                 {
                     await endpoint.SendAsync(request);
                     await endpoint.ReadLinesAsync(1);
