@@ -56,12 +56,20 @@ public sealed partial class BlockGraph
         }
     }
 
-    private Task<BlockNode> OpenBackingAsync(BlockdevOptions definition, BlockdevOptions overlay, List<BlockNode> opened, CancellationToken cancellationToken)
+    private async Task<BlockNode> OpenBackingAsync(BlockdevOptions definition, BlockdevOptions overlay, List<BlockNode> opened, CancellationToken cancellationToken)
     {
         // Backing files are read-only whatever the overlay is (QEMU's bdrv_backing_options).
         var options = overlay.InheritInto(definition) with { ReadOnly = true };
         CheckName(options.NodeName);
-        return OpenNodeAsync(options, opened, cancellationToken);
+        var first = opened.Count;
+        var node = await OpenNodeAsync(options, opened, cancellationToken).ConfigureAwait(false);
+        // Read-only only for being a backing file of a writable overlay: block-commit may reopen them read-write (QEMU's BDRV_O_ALLOW_RDWR).
+        if (!overlay.ReadOnly)
+        {
+            for (var i = first; i < opened.Count; i++)
+                opened[i].AllowWritableReopen = true;
+        }
+        return node;
     }
 
     // blockdev-snapshot-sync's new image: qcow2, backed by the node's image and as large.

@@ -34,6 +34,42 @@ public abstract partial class BlockNode
         _activation = BlockActivation.Active;
     }
 
+    /// <summary>
+    /// Reopens the node read-write or read-only with its protocol child (QEMU's bdrv_reopen_set_read_only, as
+    /// block-commit does to its base): read-write, the child goes first; read-only, this node first, so it can
+    /// write its metadata back. The caller holds a drained section of the node; on failure nothing changed.
+    /// </summary>
+    public async Task ReopenAsync(bool readOnly, CancellationToken cancellationToken = default)
+    {
+        if (ReadOnly == readOnly)
+            return;
+        if (Activation != BlockActivation.Active)
+            throw new BlockException(BlockError.Permission, $"Node '{NodeName}' is inactive");
+        // A node the user opened read-only stays so (QEMU's permission check on the reopened node).
+        if (!readOnly && !AllowWritableReopen)
+            throw new BlockException(BlockError.Permission, "Block node is read-only");
+        var file = File;
+        if (!readOnly && file is not null)
+            await file.ReopenAsync(readOnly: false, cancellationToken).ConfigureAwait(false);
+        ReadOnly = readOnly;
+        try
+        {
+            await ReopenCoreAsync(readOnly, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            ReadOnly = !readOnly;
+            if (!readOnly && file is not null)
+                await file.ReopenAsync(readOnly: true, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        if (readOnly && file is not null)
+            await file.ReopenAsync(readOnly: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes the driver's state match <see cref="ReadOnly"/> (already set to the new value); throwing keeps the old mode.</summary>
+    protected virtual ValueTask ReopenCoreAsync(bool readOnly, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <summary>Releases the node's host resources; called once, when the graph drops the node.</summary>
     internal async ValueTask CloseAsync()
     {

@@ -23,8 +23,12 @@ public abstract partial class BlockNode
     private long _highestWrite;
     private volatile BlockActivation _activation = BlockActivation.Active;
 
-    /// <summary>Opens a node; <paramref name="readOnly"/> is fixed for its life.</summary>
-    protected BlockNode(bool readOnly) => ReadOnly = readOnly;
+    /// <summary>Opens a node read-only or read-write.</summary>
+    protected BlockNode(bool readOnly)
+    {
+        ReadOnly = readOnly;
+        AllowWritableReopen = !readOnly;
+    }
 
     /// <summary>The node's name: user-given, or QEMU-style automatic ("#block123").</summary>
     public string NodeName { get; internal set; } = "";
@@ -35,8 +39,11 @@ public abstract partial class BlockNode
     /// <summary>The driver's name as QMP shows it: "file", "raw", "qcow2".</summary>
     public abstract string DriverName { get; }
 
-    /// <summary>Whether the node refuses writes for its whole life.</summary>
-    public bool ReadOnly { get; }
+    /// <summary>Whether the node refuses writes; only a reopen (<see cref="ReopenAsync"/>) changes it.</summary>
+    public bool ReadOnly { get; private set; }
+
+    /// <summary>Whether a reopen may make the node writable (QEMU's BDRV_O_ALLOW_RDWR): opened read-write, or read-only only as a backing file.</summary>
+    public bool AllowWritableReopen { get; internal set; }
 
     /// <summary>The size the node presents to its parents, in bytes.</summary>
     public abstract long Length { get; }

@@ -20,7 +20,7 @@ public sealed class FileNode : BlockNode
     /// <summary>The alignment O_DIRECT requests use (covers 512-byte and 4 KiB logical sectors).</summary>
     public const int DirectAlignment = 4096;
 
-    private readonly SafeFileHandle _handle;
+    private SafeFileHandle _handle;
     private readonly string _path;
     private readonly bool _direct;
     private readonly bool _locking;
@@ -267,6 +267,42 @@ public sealed class FileNode : BlockNode
     }
 
     /// <inheritdoc/>
+    protected override async ValueTask ReopenCoreAsync(bool readOnly, CancellationToken cancellationToken)
+    {
+        if (readOnly)
+        {
+            // The descriptor stays; what changes is the claim other processes see (no more write or resize).
+            await FlushCoreAsync(cancellationToken).ConfigureAwait(false);
+            Lock();
+            return;
+        }
+        if (_forceShare)
+            throw new BlockException(BlockError.Invalid, "force-share=on can only be used with read-only images");
+        var fd = NativeFile.Open(_path, NativeFile.OCloexec | (_direct ? NativeFile.ODirect : 0) | NativeFile.ORdWr, 0);
+        if (fd < 0)
+            throw new BlockException(BlockError.Permission, $"Could not reopen file: {NativeFile.LastError()}");
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (_locking)
+        {
+            // Our own read-only claim would conflict with the new descriptor's write claim: it goes first.
+            ImageLocks.Release(_handle);
+            try
+            {
+                Lock(handle);
+            }
+            catch
+            {
+                handle.Dispose();
+                ImageLocks.Apply(_handle, _path, BlockPermissions.ConsistentRead, BlockPermissions.ConsistentRead | BlockPermissions.WriteUnchanged);
+                throw;
+            }
+        }
+        var old = _handle;
+        _handle = handle;
+        old.Dispose();
+    }
+
+    /// <inheritdoc/>
     protected override ValueTask CloseCoreAsync()
     {
         _handle.Dispose();
@@ -276,13 +312,15 @@ public sealed class FileNode : BlockNode
 
     // A writer needs write and resize (format drivers grow files) and lets nobody else have them; a
     // reader needs a consistent view, so it also refuses other writers: QEMU's defaults for a disk.
-    private void Lock()
+    private void Lock() => Lock(_handle);
+
+    private void Lock(SafeFileHandle handle)
     {
         if (!_locking)
             return;
         var perms = ReadOnly ? BlockPermissions.ConsistentRead : BlockPermissions.ConsistentRead | BlockPermissions.Write | BlockPermissions.Resize;
         var shared = _forceShare ? BlockPermissions.All : BlockPermissions.ConsistentRead | BlockPermissions.WriteUnchanged;
-        ImageLocks.Apply(_handle, _path, perms, shared);
+        ImageLocks.Apply(handle, _path, perms, shared);
     }
 
     // O_DIRECT needs the file offset, the length and the memory aligned; the kernel refuses anything else with EINVAL.

@@ -5,12 +5,32 @@ public abstract partial class Job
     /// <summary>created, then running: both events precede the command's reply, as in QEMU; the work runs on the thread pool.</summary>
     internal void Start()
     {
-        Transition(JobStatus.Created);
+        // A transaction created the job already (created in its prepare, running in its commit).
+        if (Status == JobStatus.Undefined)
+            Transition(JobStatus.Created);
         Transition(JobStatus.Running);
         Busy = true;
         // QEMU enters a new job at once: its first piece of work comes before a user pause.
         _reentered = true;
+        // Started inside a drained section (a transaction's), the job pauses at once and runs when the section ends, as in QEMU.
+        lock (_lock)
+        {
+            if (Volatile.Read(ref _drainPauses) > 0)
+                EnterPausedLocked();
+        }
         _run = Task.Run(RunToCompletionAsync);
+    }
+
+    /// <summary>
+    /// created, then null at once: QEMU's block_job_create makes the job before it checks the speed, so a
+    /// refused speed shows both events before the error. The job never runs nor enters the registry.
+    /// </summary>
+    internal void CreateAndDrop()
+    {
+        Transition(JobStatus.Created);
+        Transition(JobStatus.Null);
+        Vanish();
+        _concluded.TrySetResult();
     }
 
     /// <summary>
@@ -72,8 +92,9 @@ public abstract partial class Job
         lock (_lock)
         {
             CheckVerb(JobVerb.Complete);
-            if (CancelRequested || !CanComplete)
+            if (CancelRequested || SoftCancelRequested || !CanComplete)
                 throw new JobException($"The active block job '{Id}' cannot be completed");
+            CompleteRequestedLocked();
         }
     }
 
@@ -86,8 +107,8 @@ public abstract partial class Job
             CheckVerb(JobVerb.Cancel);
             UserPaused = false;
             // A pending job that is finalizing already finishes that way.
-            abortNow = Status == JobStatus.Pending && !_finalizing;
-            if (abortNow)
+            abortNow = (Status == JobStatus.Pending || (Status == JobStatus.Waiting && Transaction is not null)) && !_finalizing;
+            if (abortNow && Transaction is null)
                 _finalizing = true;
             // A cancelled job does not stay paused, even in a drained section (QEMU's job_pause_point).
             if (_isPaused)
@@ -95,11 +116,13 @@ public abstract partial class Job
             _resume?.TrySetResult();
         }
         _cancel.Cancel();
-        if (abortNow)
+        if (abortNow && Transaction is { } transaction)
+            await transaction.AbortAsync().ConfigureAwait(false);
+        else if (abortNow)
             await FailAsync(null, cancelled: true, cancellationToken).ConfigureAwait(false);
-        else
+        else if (!CancelEndsAfterReply)
             // QEMU runs a cancelled job to its end before replying when it can; so does qmpd, within reason.
-            await WaitBrieflyAsync(Completion, cancellationToken).ConfigureAwait(false);
+            await WaitBrieflyAsync(Transaction?.Completion ?? Completion, cancellationToken).ConfigureAwait(false);
     }
 
     // Waits for the job to move on, for at most a few seconds (a job stuck in I/O must not hold the monitor).
@@ -119,7 +142,7 @@ public abstract partial class Job
     {
         lock (_lock)
             CheckVerb(JobVerb.Finalize);
-        return FinalizePendingAsync(cancellationToken);
+        return Transaction is { } transaction ? transaction.FinalizeAllAsync() : FinalizePendingAsync(cancellationToken);
     }
 
     /// <summary>job-dismiss: a concluded job goes away.</summary>
@@ -153,7 +176,8 @@ public abstract partial class Job
             }
             if (!_isPaused)
                 EnterPausedLocked();
-            _resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Shared by callers that pause at once (a job's concurrent requests during a drain): one resume wakes them all.
+            _resume = _resume is { Task.IsCompleted: false } pending ? pending : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             wait = _resume.Task;
         }
         while (true)
@@ -169,7 +193,7 @@ public abstract partial class Job
                     ExitPausedLocked();
                     break;
                 }
-                _resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _resume = _resume is { Task.IsCompleted: false } pending ? pending : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = _resume.Task;
             }
         }
@@ -177,7 +201,10 @@ public abstract partial class Job
     }
 
     /// <summary>Accounts copied bytes against the rate limit and sleeps as needed (a pause point too).</summary>
-    protected async ValueTask ThrottleAsync(long bytes, CancellationToken cancellationToken)
+    protected ValueTask ThrottleAsync(long bytes, CancellationToken cancellationToken) => ThrottleAsync(bytes, null, cancellationToken);
+
+    /// <summary>As <see cref="ThrottleAsync(long, CancellationToken)"/>; <paramref name="accounted"/> runs once the bytes show in the progress and the job is no longer busy, before any sleep.</summary>
+    protected async ValueTask ThrottleAsync(long bytes, Action? accounted, CancellationToken cancellationToken)
     {
         AddProgress(bytes);
         _reentered = false;
@@ -189,6 +216,7 @@ public abstract partial class Job
         }
         // Accounted after taking the kick signal: a set-speed in between either shows in the deadline or ends the sleep.
         var until = _limiter.Account(bytes);
+        accounted?.Invoke();
         try
         {
             // Short naps towards an absolute deadline, so set-speed, pause and cancel take effect while throttled.
@@ -296,6 +324,12 @@ public abstract partial class Job
         catch (Exception e)
         {
             failure = e;
+        }
+        // In a transaction the others decide when this job goes on (QEMU's JobTxn).
+        if (Transaction is { } transaction)
+        {
+            await transaction.JobRanAsync(this, failure).ConfigureAwait(false);
+            return;
         }
         if (failure is null && !CancelRequested)
         {

@@ -10,7 +10,11 @@ public abstract partial class Job
     /// makes the job pause before issuing it. Failures go through the on-error policy: the request is
     /// retried after a stop, skipped (returns false) when ignored, and fails the job when reported.
     /// </summary>
-    protected async ValueTask<bool> RequestAsync(bool isRead, Func<ValueTask> request, CancellationToken cancellationToken)
+    protected ValueTask<bool> RequestAsync(bool isRead, Func<ValueTask> request, CancellationToken cancellationToken) =>
+        RequestAsync(isRead, OnError, request, cancellationToken);
+
+    /// <summary>Runs one request of the job as <see cref="RequestAsync(bool, Func{ValueTask}, CancellationToken)"/> does, under <paramref name="policy"/> (backup's on-source-error and on-target-error).</summary>
+    protected async ValueTask<bool> RequestAsync(bool isRead, JobOnError policy, Func<ValueTask> request, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -30,14 +34,15 @@ public abstract partial class Job
             }
             catch (BlockException e)
             {
-                var stop = OnError == JobOnError.Stop || (OnError == JobOnError.Enospc && e.Error == BlockError.NoSpace);
-                var action = stop ? BlockErrorAction.Stop : OnError == JobOnError.Ignore ? BlockErrorAction.Ignore : BlockErrorAction.Report;
+                var stop = policy == JobOnError.Stop || (policy == JobOnError.Enospc && e.Error == BlockError.NoSpace);
+                var action = stop ? BlockErrorAction.Stop : policy == JobOnError.Ignore ? BlockErrorAction.Ignore : BlockErrorAction.Report;
                 Registry.RaiseError(this, isRead, action);
                 if (action == BlockErrorAction.Report)
                     throw;
                 if (action == BlockErrorAction.Ignore)
                 {
-                    Error ??= e.Message;
+                    if (IgnoredErrorsFailJob)
+                        Error ??= e.Message;
                     return false;
                 }
                 lock (_lock)

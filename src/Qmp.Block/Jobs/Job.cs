@@ -88,6 +88,12 @@ public abstract partial class Job : IBlockParent
     /// <summary>The job's own requests in flight (what DrainedPoll reports).</summary>
     internal int InFlightForTests => Volatile.Read(ref _inFlight);
 
+    /// <summary>Whether an ignored request error still fails the job at its end (stream); false where the job retries the request (commit).</summary>
+    protected virtual bool IgnoredErrorsFailJob => true;
+
+    /// <summary>Whether the job is a block job (query-block-jobs, block-job-*, BLOCK_JOB_* events); blockdev-create's is not.</summary>
+    public virtual bool IsBlockJob => true;
+
     /// <summary>Whether job-complete applies to the job's type (mirror, active commit).</summary>
     protected virtual bool CanComplete => false;
 

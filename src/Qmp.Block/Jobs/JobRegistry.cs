@@ -23,6 +23,9 @@ public sealed class JobRegistry
     /// <summary>A job without auto-finalize waits for job-finalize (BLOCK_JOB_PENDING).</summary>
     public event Action<Job>? Pending;
 
+    /// <summary>A job (mirror, active commit) may now be completed (BLOCK_JOB_READY).</summary>
+    public event Action<Job>? Ready;
+
     /// <summary>A job's request failed: read or write, and what the policy did (BLOCK_JOB_ERROR).</summary>
     public event Action<Job, bool, BlockErrorAction>? Error;
 
@@ -47,12 +50,20 @@ public sealed class JobRegistry
     public Job FindBlockJob(string id)
     {
         lock (_jobs)
-            return _jobs.Find(j => j.Id == id) ?? throw new JobException($"Block job '{id}' not found", deviceNotActive: true);
+            return _jobs.Find(j => j.Id == id && j.IsBlockJob) ?? throw new JobException($"Block job '{id}' not found", deviceNotActive: true);
     }
 
-    /// <summary>Checks a new job's id as QEMU's job_create does.</summary>
+    /// <summary>
+    /// Why no job may start now (set by an outgoing migration, whose destination must see the disks as the
+    /// guest left them), or null. Checked by <see cref="CheckNewId"/>, before a job creates anything.
+    /// </summary>
+    public string? StartBlocker { get; set; }
+
+    /// <summary>Checks a new job's id as QEMU's job_create does, and refuses while <see cref="StartBlocker"/> is set.</summary>
     public void CheckNewId(string id)
     {
+        if (StartBlocker is { } blocker)
+            throw new JobException(blocker);
         if (!IdWellFormed(id))
             throw new JobException($"Invalid job ID '{id}'");
         lock (_jobs)
@@ -94,6 +105,8 @@ public sealed class JobRegistry
     internal void RaiseCancelled(Job job) => Cancelled?.Invoke(job);
 
     internal void RaisePending(Job job) => Pending?.Invoke(job);
+
+    internal void RaiseReady(Job job) => Ready?.Invoke(job);
 
     internal void RaiseError(Job job, bool isRead, BlockErrorAction action) => Error?.Invoke(job, isRead, action);
 

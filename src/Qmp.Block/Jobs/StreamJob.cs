@@ -61,14 +61,14 @@ public sealed class StreamJob : Job
         if (options.BaseNode is not null)
         {
             baseNode = graph.Lookup(null, options.BaseNode);
-            if (baseNode == top || !ChainContains(top, baseNode))
+            if (baseNode == top || !BackingChain.Contains(top, baseNode))
                 throw new BlockGraphException($"Node '{options.BaseNode}' is not a backing image of '{options.Device}'");
             baseName = baseNode.Filename;
         }
         if (options.Bottom is not null)
         {
             var bottom = graph.Lookup(null, options.Bottom);
-            if (!ChainContains(top, bottom))
+            if (!BackingChain.Contains(top, bottom))
                 throw new BlockGraphException($"Node '{options.Bottom}' is not in a chain starting from '{options.Device}'");
             baseNode = bottom.Backing;
         }
@@ -88,7 +88,7 @@ public sealed class StreamJob : Job
         if (!top.Writable)
             throw new BlockGraphException($"Node '{top.NodeName}' is read only");
 
-        var id = options.JobId ?? DeviceName(top);
+        var id = options.JobId ?? BackingChain.DeviceName(top);
         graph.Jobs.CheckNewId(id);
         if (options.Job.Speed < 0)
             throw new BlockGraphException("Parameter 'speed' expects a non-negative value");
@@ -211,24 +211,10 @@ public sealed class StreamJob : Job
         return null;
     }
 
-    private static bool ChainContains(BlockNode top, BlockNode node)
-    {
-        for (BlockNode? at = top; at is not null; at = at.Backing)
-        {
-            if (at == node)
-                return true;
-        }
-        return false;
-    }
-
-    // QEMU's bdrv_get_device_name: the name of the drive whose root the node is, else "".
-    private static string DeviceName(BlockNode node) =>
-        node.Users.OfType<Backends.BlockBackend>().FirstOrDefault(b => b.Name.Length > 0 && b.Root == node)?.Name ?? "";
-
     /// <summary>QEMU's op-blocker refusal for a node a job uses, or null.</summary>
     internal static string? BusyError(BlockNode node) => node.Users.OfType<Job>().FirstOrDefault() is { } job
         ? $"Node '{DeviceOrNodeName(node)}' is busy: block device is in use by block job: {job.Type}"
         : null;
 
-    private static string DeviceOrNodeName(BlockNode node) => DeviceName(node) is { Length: > 0 } name ? name : node.NodeName;
+    private static string DeviceOrNodeName(BlockNode node) => BackingChain.DeviceName(node) is { Length: > 0 } name ? name : node.NodeName;
 }

@@ -24,6 +24,12 @@ public sealed record Qcow2CreateOptions
     /// <summary>The backing format stored in the backing format extension, or null.</summary>
     public string? BackingFormat { get; init; }
 
+    /// <summary>
+    /// Whether the file is emptied first, as qemu-img create's file creation does; blockdev-create formats the
+    /// node as it is, so bytes past the new image stay (QEMU's qcow2_co_create).
+    /// </summary>
+    public bool TruncateFile { get; init; } = true;
+
     /// <summary>"off" or "metadata" (L2 tables and data clusters allocated up front).</summary>
     public string Preallocation { get; init; } = "off";
 }

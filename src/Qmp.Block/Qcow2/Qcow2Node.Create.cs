@@ -5,7 +5,7 @@ namespace Qmp.Block.Qcow2;
 public sealed partial class Qcow2Node
 {
     /// <summary>
-    /// Writes a new, empty qcow2 image onto <paramref name="file"/> (truncated to 0 first), laid out as
+    /// Writes a new, empty qcow2 image onto <paramref name="file"/> (truncated to 0 first unless the options say not), laid out as
     /// <c>qemu-img create -f qcow2</c> does: header in cluster 0, refcount table in cluster 1, refcount block in
     /// cluster 2, then the L1 table. The file node stays open and attached to nothing.
     /// </summary>
@@ -18,7 +18,7 @@ public sealed partial class Qcow2Node
         var size = (options.Size + 511) & ~511L;
         var clusterSize = header.ClusterSize;
 
-        if (file.Length != 0)
+        if (options.TruncateFile && file.Length != 0)
             await file.TruncateAsync(0, cancellationToken).ConfigureAwait(false);
         await file.WriteAsync(0, header.Serialize(), BlockWriteFlags.None, cancellationToken).ConfigureAwait(false);
         var refTable = new byte[clusterSize];

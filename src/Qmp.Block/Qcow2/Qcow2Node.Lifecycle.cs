@@ -42,6 +42,25 @@ public sealed partial class Qcow2Node
     }
 
     /// <inheritdoc/>
+    protected override async ValueTask ReopenCoreAsync(bool readOnly, CancellationToken cancellationToken)
+    {
+        using (await _lock.EnterWriteAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (readOnly)
+            {
+                // What lazy refcounts deferred is written back while the file is still writable.
+                await MarkCleanAsync(CancellationToken.None).ConfigureAwait(false);
+                await _file.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            if ((_header.IncompatibleFeatures & Qcow2Format.IncompatCorrupt) != 0 && !_options.OpenForRepair)
+                throw new BlockException(BlockError.Permission, "qcow2: Image is corrupt; cannot be opened read/write");
+            // Nobody else could write while we held the image read-only, so the cached metadata is current.
+            await PrepareWritableAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
     protected override async ValueTask CloseCoreAsync()
     {
         if (ReadOnly || Activation != BlockActivation.Active)

@@ -14,6 +14,7 @@ internal sealed class JobEventLog
         registry.Completed += j => _events.Enqueue(j.Error is null ? "BLOCK_JOB_COMPLETED" : $"BLOCK_JOB_COMPLETED({j.Error})");
         registry.Cancelled += _ => _events.Enqueue("BLOCK_JOB_CANCELLED");
         registry.Pending += _ => _events.Enqueue("BLOCK_JOB_PENDING");
+        registry.Ready += _ => _events.Enqueue("BLOCK_JOB_READY");
         registry.Error += (_, read, action) => _events.Enqueue($"BLOCK_JOB_ERROR({(read ? "read" : "write")},{action.ToString().ToLowerInvariant()})");
     }
 
