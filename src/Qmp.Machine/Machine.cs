@@ -99,7 +99,8 @@ public sealed partial class Machine : IDisposable
             throw new InvalidOperationException("The machine was already started.");
         _thread = new Thread(ThreadMain) { Name = $"machine {Config.Name ?? "(unnamed)"}", IsBackground = true };
         _thread.Start();
-        if (!Config.StartPaused)
+        // An incoming migration decides at its end whether the guest runs (QEMU's autostart).
+        if (!Config.StartPaused && _runState != RunState.InMigrate)
             Post(VmStart);
     }
 
@@ -107,17 +108,44 @@ public sealed partial class Machine : IDisposable
     public Task StopAsync(CancellationToken cancellationToken = default) =>
         InvokeAsync(() => VmStop(RunState.Paused), cancellationToken);
 
-    /// <summary>QMP <c>cont</c>: resume the guest, or refuse with QEMU's reason.</summary>
-    public Task ContinueAsync(CancellationToken cancellationToken = default) => InvokeAsync(() =>
+    /// <summary>
+    /// QMP <c>cont</c>: resume the guest, or refuse with QEMU's reason. Block nodes a migration left inactive
+    /// are activated first (QEMU's qmp_cont); the guest never runs while any node stays inactive.
+    /// </summary>
+    public async Task ContinueAsync(CancellationToken cancellationToken = default)
     {
-        if (_runState is RunState.InternalError or RunState.Shutdown)
-            throw new MachineOperationException("Resetting the Virtual Machine is required");
-        if (_runState == RunState.Suspended)
-            return;
-        if (_runState == RunState.FinishMigrate)
-            throw new MachineOperationException("Migration is not finalized yet");
-        VmStart();
-    }, cancellationToken);
+        string? activationError = null;
+        if (!Block.AllActive && _runState != RunState.InMigrate)
+        {
+            try
+            {
+                await Block.ActivateAllAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                // BlockException is an IOException: the node's own reason is kept for the reply.
+                activationError = e.Message;
+            }
+        }
+        await InvokeAsync(() =>
+        {
+            if (_runState is RunState.InternalError or RunState.Shutdown)
+                throw new MachineOperationException("Resetting the Virtual Machine is required");
+            if (_runState == RunState.Suspended)
+                return;
+            if (_runState == RunState.FinishMigrate)
+                throw new MachineOperationException("Migration is not finalized yet");
+            if (_runState == RunState.InMigrate)
+            {
+                // QEMU's qmp_cont during an incoming migration: the guest starts when it completes.
+                Autostart = true;
+                return;
+            }
+            if (!Block.AllActive)
+                throw new MachineOperationException($"Cannot continue: block nodes are inactive{(activationError is null ? "" : $" and could not be activated: {activationError}")}");
+            VmStart();
+        }, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>QMP <c>system_reset</c> and guest resets.</summary>
     public Task ResetAsync(ShutdownCause cause, CancellationToken cancellationToken = default) =>
@@ -240,7 +268,9 @@ public sealed partial class Machine : IDisposable
                 _queue.WaitForWork(Timeout.InfiniteTimeSpan);
                 continue;
             }
+            var sliceStart = System.Diagnostics.Stopwatch.GetTimestamp();
             var exit = cpu.Run(BlockSlice);
+            Throttle(sliceStart);
             switch (exit)
             {
                 case CpuExit.TripleFault:

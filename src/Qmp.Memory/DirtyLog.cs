@@ -78,6 +78,29 @@ public sealed class DirtyLog
         return (Interlocked.And(ref bitmap[page >> 6], ~bit) & bit) != 0;
     }
 
+    /// <summary>
+    /// Moves the dirty bits of <paramref name="client"/> into <paramref name="pending"/> (one bit per page) and
+    /// clears them, word by word and atomically against concurrent marks, so a write is either in this sync or
+    /// in the next one (QEMU's migration bitmap sync). Returns how many bits were newly set in <paramref name="pending"/>.
+    /// </summary>
+    public long SyncInto(DirtyClient client, long[] pending)
+    {
+        if (_bitmaps[(int)client] is not { } bitmap)
+            return 0;
+        if (pending.Length != bitmap.Length)
+            throw new ArgumentException($"pending bitmap has {pending.Length} words, the log {bitmap.Length}", nameof(pending));
+        long added = 0;
+        for (var i = 0; i < bitmap.Length; i++)
+        {
+            if (Volatile.Read(ref bitmap[i]) == 0)
+                continue;
+            var word = Interlocked.Exchange(ref bitmap[i], 0);
+            added += BitOperations.PopCount((ulong)(word & ~pending[i]));
+            pending[i] |= word;
+        }
+        return added;
+    }
+
     /// <summary>Number of dirty pages for <paramref name="client"/>.</summary>
     public long Count(DirtyClient client)
     {

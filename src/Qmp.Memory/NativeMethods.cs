@@ -13,6 +13,8 @@ internal static partial class NativeMethods
     public const int MapNoReserve = 0x4000;
     public const uint MfdCloexec = 0x0001;
     public const int MadvDontDump = 16;
+    public const int MadvDontNeed = 4;
+    public const int MadvHugePage = 14;
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
@@ -28,6 +30,9 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int madvise(nint addr, nuint length, int advice);
 
     public static string LastError() => Marshal.GetLastPInvokeErrorMessage();
 }

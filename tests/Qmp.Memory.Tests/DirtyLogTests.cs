@@ -92,4 +92,24 @@ public sealed class DirtyLogTests
         await Task.WhenAll(even, odd);
         Assert.Equal(1024, block.Dirty.Count(DirtyClient.Migration));
     }
+
+    [Fact]
+    public void Sync_moves_dirty_bits_into_the_pending_bitmap_and_clears_the_log()
+    {
+        using var block = RamBlock.CreateAnonymous("ram", 130 * 4096);
+        block.Dirty.Start(DirtyClient.Migration, allDirty: false);
+        block.NotifyWritten(3 * 4096, 1);
+        block.NotifyWritten(129 * 4096, 1);
+        var pending = new long[3];
+        pending[0] = 1L << 3;
+
+        var added = block.Dirty.SyncInto(DirtyClient.Migration, pending);
+
+        Assert.Equal(1, added);
+        Assert.Equal(1L << 3, pending[0]);
+        Assert.Equal(1L << 1, pending[2]);
+        Assert.Equal(0, block.Dirty.Count(DirtyClient.Migration));
+        block.NotifyWritten(3 * 4096, 1);
+        Assert.True(block.Dirty.IsDirty(DirtyClient.Migration, 3));
+    }
 }

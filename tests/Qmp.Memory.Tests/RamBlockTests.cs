@@ -68,4 +68,18 @@ public sealed class RamBlockTests
         block.Write(2 * 4096, new byte[1]);
         Assert.Single(reported);
     }
+
+    [Fact]
+    public void Discard_makes_anonymous_ram_read_as_zero_and_leaves_memfd_ram_alone()
+    {
+        using var anonymous = RamBlock.CreateAnonymous("ram", 4 * 4096);
+        anonymous.Write(4096, [1, 2, 3]);
+        Assert.True(anonymous.Discard());
+        Assert.False(anonymous.GetSpan(0, 4 * 4096).ContainsAnyExcept((byte)0));
+
+        using var memfd = RamBlock.CreateMemfd("shared", 4096, share: true);
+        memfd.Write(0, [7]);
+        Assert.False(memfd.Discard());
+        Assert.Equal(7, memfd.GetSpan(0, 1)[0]);
+    }
 }

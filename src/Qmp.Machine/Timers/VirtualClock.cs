@@ -61,6 +61,21 @@ public sealed class VirtualClock
         }
     }
 
+    /// <summary>
+    /// Sets the time of a stopped clock (incoming migration: the guest continues from the source's
+    /// time, so armed device timers keep their distance to now).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The clock is running.</exception>
+    public void Restore(long now)
+    {
+        lock (_lock)
+        {
+            if (_running)
+                throw new InvalidOperationException("the virtual clock can only be restored while stopped");
+            _pausedAt = now;
+        }
+    }
+
     /// <summary>Host monotonic time in nanoseconds.</summary>
     public static long HostNanoseconds() => (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
 }
