@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Text;
+using Qmp.Memory;
+
+namespace Qmp.Migration.Stream;
+
+/// <summary>
+/// Reads a migration stream (see <see cref="MigrationFormat"/>). Every malformed or truncated input is a
+/// <see cref="MigrationLoadException"/> that says what was being read. Used by one thread.
+/// </summary>
+internal sealed class MigrationReader(System.IO.Stream stream)
+{
+    private readonly BufferedStream _stream = new(stream, 1 << 20);
+    private readonly byte[] _page = new byte[MigrationFormat.PageSize];
+    private readonly byte[] _scratch = new byte[8];
+
+    /// <summary>Bytes consumed so far.</summary>
+    public long BytesRead { get; private set; }
+
+    /// <summary>Checks the magic and version.</summary>
+    public void ReadHeader()
+    {
+        var magic = new byte[8];
+        ReadExactly(magic, "the stream header");
+        if (!magic.AsSpan().SequenceEqual(MigrationFormat.Magic))
+            throw new MigrationLoadException("not a qmpd migration stream (bad magic)");
+        var version = U32("the stream header");
+        if (version != MigrationFormat.Version)
+            throw new MigrationLoadException($"migration stream version {version} is not supported (this build reads {MigrationFormat.Version})");
+    }
+
+    /// <summary>The next record's tag.</summary>
+    public RecordTag ReadTag()
+    {
+        ReadExactly(_scratch.AsSpan(0, 1), "a record tag");
+        var tag = (RecordTag)_scratch[0];
+        if (tag is not (RecordTag.Config or RecordTag.Ram or RecordTag.Section or RecordTag.End))
+            throw new MigrationLoadException($"unknown migration stream record 0x{_scratch[0]:x2} at byte {BytesRead - 1}");
+        return tag;
+    }
+
+    /// <summary>Reads a configuration record's body (after its tag).</summary>
+    public MigrationConfig ReadConfig()
+    {
+        var length = U32("the configuration record");
+        if (length > 1 << 20)
+            throw new MigrationLoadException($"configuration record of {length} bytes is too large");
+        var body = new byte[length];
+        ReadExactly(body, "the configuration record");
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(body), Encoding.UTF8);
+            var type = ReadString(r);
+            var count = r.ReadUInt16();
+            var blocks = new List<RamBlockInfo>(count);
+            for (var i = 0; i < count; i++)
+                blocks.Add(new RamBlockInfo(ReadString(r), r.ReadInt64()));
+            Guid? uuid = r.ReadBoolean() ? new Guid(r.ReadBytes(16), bigEndian: true) : null;
+            return new MigrationConfig(type, blocks, uuid);
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException)
+        {
+            throw new MigrationLoadException("configuration record is truncated", e);
+        }
+    }
+
+    /// <summary>
+    /// Reads a RAM record's body into <paramref name="blocks"/>: data pages are copied, zero pages cleared. For a
+    /// block with a <paramref name="written"/> bitmap (discarded before loading, so all zero) only pages this
+    /// stream wrote need clearing; without one the page is checked first.
+    /// </summary>
+    public void ReadRam(IReadOnlyList<RamBlock> blocks, IReadOnlyList<long[]?> written, RamCounters counters)
+    {
+        var index = U16("a RAM record");
+        var pages = U16("a RAM record");
+        if (index >= blocks.Count)
+            throw new MigrationLoadException($"RAM record for block {index}, but the configuration has {blocks.Count}");
+        var block = blocks[index];
+        var bitmap = written[index];
+        for (var i = 0; i < pages; i++)
+        {
+            var header = U64("a RAM page header");
+            var offset = (long)(header & ~(ulong)(MigrationFormat.PageSize - 1));
+            if (offset < 0 || offset > block.Size - MigrationFormat.PageSize)
+                throw new MigrationLoadException($"RAM page at offset 0x{offset:x} is outside block '{block.Name}' of 0x{block.Size:x} bytes");
+            var target = block.GetSpan(offset, MigrationFormat.PageSize);
+            var page = offset / MigrationFormat.PageSize;
+            if ((header & MigrationFormat.ZeroPage) != 0)
+            {
+                // Writing an untouched page would allocate it: clear only what may hold data.
+                if (bitmap is null ? target.ContainsAnyExcept((byte)0) : (bitmap[page >> 6] & (1L << (int)(page & 63))) != 0)
+                    target.Clear();
+                counters.Zero++;
+                continue;
+            }
+            ReadExactly(_page, $"a page of RAM block '{block.Name}'");
+            _page.CopyTo(target);
+            if (bitmap is not null)
+                bitmap[page >> 6] |= 1L << (int)(page & 63);
+            counters.Normal++;
+        }
+    }
+
+    /// <summary>Skips a RAM record's body (the analyzer): its block index, zero pages, data pages and offset range.</summary>
+    public (int Block, int Zero, int Normal, long First, long Last) SkipRam()
+    {
+        var index = U16("a RAM record");
+        var pages = U16("a RAM record");
+        int zero = 0, normal = 0;
+        long first = long.MaxValue, last = -1;
+        for (var i = 0; i < pages; i++)
+        {
+            var header = U64("a RAM page header");
+            var offset = (long)(header & ~(ulong)(MigrationFormat.PageSize - 1));
+            first = Math.Min(first, offset);
+            last = Math.Max(last, offset);
+            if ((header & MigrationFormat.ZeroPage) != 0)
+            {
+                zero++;
+                continue;
+            }
+            ReadExactly(_page, "a RAM page");
+            normal++;
+        }
+        return (index, zero, normal, first, last);
+    }
+
+    /// <summary>Reads a device section's body (after its tag).</summary>
+    public DeviceSection ReadSection()
+    {
+        var nameLength = U16("a section header");
+        var name = new byte[nameLength];
+        ReadExactly(name, "a section name");
+        var section = Encoding.UTF8.GetString(name);
+        var instance = (int)U32($"section '{section}'");
+        var version = (int)U32($"section '{section}'");
+        var length = U32($"section '{section}'");
+        if (length > 64 << 20)
+            throw new MigrationLoadException($"section '{section}' of {length} bytes is too large");
+        var payload = new byte[length];
+        ReadExactly(payload, $"section '{section}'");
+        return new DeviceSection(section, instance, version, payload);
+    }
+
+    internal static string ReadString(BinaryReader reader)
+    {
+        var length = reader.ReadUInt16();
+        var bytes = reader.ReadBytes(length);
+        if (bytes.Length != length)
+            throw new EndOfStreamException();
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    private ushort U16(string what)
+    {
+        ReadExactly(_scratch.AsSpan(0, 2), what);
+        return BinaryPrimitives.ReadUInt16LittleEndian(_scratch);
+    }
+
+    private uint U32(string what)
+    {
+        ReadExactly(_scratch.AsSpan(0, 4), what);
+        return BinaryPrimitives.ReadUInt32LittleEndian(_scratch);
+    }
+
+    private ulong U64(string what)
+    {
+        ReadExactly(_scratch.AsSpan(0, 8), what);
+        return BinaryPrimitives.ReadUInt64LittleEndian(_scratch);
+    }
+
+    private void ReadExactly(Span<byte> buffer, string what)
+    {
+        try
+        {
+            _stream.ReadExactly(buffer);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new MigrationLoadException($"migration stream ended early, in {what}", e);
+        }
+        BytesRead += buffer.Length;
+    }
+}
