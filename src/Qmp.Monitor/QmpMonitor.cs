@@ -19,6 +19,7 @@ public sealed class QmpMonitor : IAsyncDisposable
     private readonly VersionInfo _version;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly MonitorFdStore _fds = new();
     private QmpConnection? _waiting;
     private volatile QmpSession? _session;
     private volatile QmpConnection? _connection;
@@ -79,6 +80,7 @@ public sealed class QmpMonitor : IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _endpoint.DisposeAsync().ConfigureAwait(false);
+        _fds.Dispose();
         _stopping.Dispose();
     }
 
@@ -102,7 +104,7 @@ public sealed class QmpMonitor : IAsyncDisposable
             }
             if (connection is null)
                 return;
-            var session = new QmpSession(connection.Stream, _commands, _options, _version, _logger, connection.Peer);
+            var session = new QmpSession(connection.Stream, _commands, _options, _version, _logger, connection.Peer, _fds);
             _logger.LogInformation("QMP client {Peer} connected to {Label}", connection.Peer, Label);
             _connection = connection;
             _session = session;

@@ -33,6 +33,8 @@ public sealed class QmpSession : IJsonRpcMessageHandler
     private readonly WakeSignal _wake = new();
     private readonly SemaphoreSlim _inBandRoom = new(0);
     private readonly CancellationTokenSource _closing = new();
+    private readonly QmpRequestContext _context;
+    private readonly MonitorFdStore? _ownFds;
     private long _nextId;
     private int _receiveWaiting;
     private volatile bool _inBandBusy;
@@ -41,8 +43,18 @@ public sealed class QmpSession : IJsonRpcMessageHandler
     private volatile bool _oobEnabled;
 
     /// <summary>Creates a session over a connected stream.</summary>
-    public QmpSession(Stream stream, QmpCommandTable commands, QmpMonitorOptions options, VersionInfo version, ILogger logger, string peer)
+    /// <param name="stream">The connection; on a unix socket (<see cref="Transports.SocketStream"/>) descriptors passed with SCM_RIGHTS reach getfd.</param>
+    /// <param name="commands">The machine's commands.</param>
+    /// <param name="options">Monitor options.</param>
+    /// <param name="version">The greeting's version.</param>
+    /// <param name="logger">Where to log.</param>
+    /// <param name="peer">Who is connected, for logs.</param>
+    /// <param name="fds">The monitor's named descriptors (they outlive a connection); null gives the session its own.</param>
+    public QmpSession(Stream stream, QmpCommandTable commands, QmpMonitorOptions options, VersionInfo version, ILogger logger, string peer, IQmpFdStore? fds = null)
     {
+        var receiver = stream as Transports.SocketStream;
+        _ownFds = fds is null ? new MonitorFdStore() : null;
+        _context = new QmpRequestContext(fds ?? _ownFds!, () => receiver?.TakeReceivedFd());
         _stream = stream;
         _commands = commands;
         _options = options;
@@ -90,7 +102,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         {
             await _output.WriteAsync(Greeting(), _options.Pretty).ConfigureAwait(false);
             rpc.StartListening();
-            receive = ReceiveAsync(_closing.Token);
+            receive = _stream is Transports.SocketStream ? ReceiveOnOwnThread() : ReceiveAsync(ownThread: false, _closing.Token);
             await rpc.Completion.ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -105,6 +117,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
             await _output.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             rpc.Dispose();
             await _stream.DisposeAsync().ConfigureAwait(false);
+            _ownFds?.Dispose();
         }
     }
 
@@ -112,8 +125,15 @@ public sealed class QmpSession : IJsonRpcMessageHandler
     /// Runs a handler; it is cancelled when the session closes for good. JsonRpc's own token is
     /// never cancelled here (QMP has no cancel request and JsonRpc's cancellation is off).
     /// </summary>
-    private Task<JsonNode?> InvokeAsync(QmpCommandHandler handler, JsonObject arguments) =>
-        handler(arguments, _closing.Token).AsTask();
+    /// <remarks>
+    /// The handler sees this connection as <see cref="QmpRequestContext.Current"/>; an async method
+    /// restores the previous value when it returns, so the context never leaks to other work.
+    /// </remarks>
+    private async Task<JsonNode?> InvokeAsync(QmpCommandHandler handler, JsonObject arguments)
+    {
+        QmpRequestContext.Current = _context;
+        return await handler(arguments, _closing.Token).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Ends the session gracefully: no more input is read, queued commands that have not started
@@ -126,14 +146,7 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         if (Interlocked.Exchange(ref _receiveWaiting, 0) == 1)
             _inBandRoom.Release();
         _closing.CancelAfter(TimeSpan.FromSeconds(10));
-        try
-        {
-            _stream.Socket()?.Shutdown(System.Net.Sockets.SocketShutdown.Receive);
-        }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
-        {
-            _logger.LogDebug(e, "Shutting down input of {Peer}", Peer);
-        }
+        ShutdownInput();
         _wake.Set();
     }
 
@@ -161,7 +174,49 @@ public sealed class QmpSession : IJsonRpcMessageHandler
         },
     };
 
-    private async Task ReceiveAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a socket client on a thread of its own (see <see cref="Transports.SocketStream"/>): reads
+    /// block there, and the commands they complete are dispatched on it too, so a command costs one
+    /// thread wake-up. Closing shuts the socket's input down, which ends the blocked read.
+    /// </summary>
+    private Task ReceiveOnOwnThread()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _closing.Token.Register(ShutdownInput);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                // Every await in the loop completes synchronously on this stream, so this runs to the end here.
+                ReceiveAsync(ownThread: true, _closing.Token).GetAwaiter().GetResult();
+                done.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"qmp {Peer}",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ShutdownInput()
+    {
+        try
+        {
+            _stream.Socket()?.Shutdown(System.Net.Sockets.SocketShutdown.Receive);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            _logger.LogDebug(e, "Shutting down input of {Peer}", Peer);
+        }
+    }
+
+    private async Task ReceiveAsync(bool ownThread, CancellationToken cancellationToken)
     {
         var parser = new JsonStreamParser();
         var buffer = new byte[16 * 1024];
@@ -180,7 +235,10 @@ public sealed class QmpSession : IJsonRpcMessageHandler
                         Volatile.Write(ref _receiveWaiting, 0);
                         break;
                     }
-                    await _inBandRoom.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    if (ownThread)
+                        _inBandRoom.Wait(cancellationToken);
+                    else
+                        await _inBandRoom.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 var read = await _stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                 if (read == 0)

@@ -57,7 +57,10 @@ public sealed class SocketClientEndpoint : QmpEndpoint
     public override Task<QmpConnection?> AcceptAsync(CancellationToken cancellationToken)
     {
         var socket = Interlocked.Exchange(ref _socket, null);
-        return Task.FromResult(socket is null ? null : new QmpConnection(new NetworkStream(socket, ownsSocket: true), _description));
+        if (socket is null)
+            return Task.FromResult<QmpConnection?>(null);
+        // Unix sockets (a path, or a socketpair end) also carry descriptors for getfd.
+        return Task.FromResult<QmpConnection?>(new QmpConnection(new SocketStream(socket), _description));
     }
 
     /// <inheritdoc/>

@@ -87,7 +87,7 @@ public sealed class SocketServerEndpoint : QmpEndpoint
         if (client.AddressFamily != AddressFamily.Unix)
             client.NoDelay = true;
         var peer = client.RemoteEndPoint?.ToString() is { Length: > 0 } remote ? remote : "unix";
-        return new QmpConnection(new NetworkStream(client, ownsSocket: true), peer);
+        return new QmpConnection(new SocketStream(client), peer);
     }
 
     /// <inheritdoc/>
