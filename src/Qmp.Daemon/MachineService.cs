@@ -6,6 +6,8 @@ using Qmp.Commands.Block;
 using Qmp.Machine;
 using Qmp.Machine.Chardevs;
 using Qmp.Machine.Pc;
+using Qmp.Migration;
+using Qmp.Migration.Channels;
 using Qmp.Monitor;
 using Qmp.Monitor.Transports;
 
@@ -21,6 +23,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
     private readonly ILogger _logger = loggers.CreateLogger($"Qmp.Machine[{spec.Config.Name ?? "machine"}]");
     private readonly List<QmpMonitor> _monitors = [];
     private Machine.Machine? _machine;
+    private MigrationManager? _migration;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -52,7 +55,12 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         machine.AddObserver(new MachineEventBridge(events));
         BlockEventBridge.Attach(block, events);
         JobEventBridge.Attach(block, events);
-        var commands = MachineCommandSet.Create(machine);
+        var migration = new MigrationManager(machine, loggers.CreateLogger<MigrationManager>());
+        MigrationEventBridge.Attach(migration, events);
+        _migration = migration;
+        if (spec.Incoming is not null)
+            machine.EnterIncomingMigration();
+        var commands = MachineCommandSet.Create(machine, migration);
         _machine = machine;
 
         foreach (var monitorSpec in spec.Monitors)
@@ -77,6 +85,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         }
 
         machine.Start();
+        StartIncoming(machine, migration);
         _logger.LogInformation("Machine {Name} ({Type}, {Ram} MiB) started {State}", spec.Config.Name ?? "(unnamed)", spec.Config.MachineType,
             spec.Config.RamSize >> 20, spec.Config.StartPaused ? "paused (-S)" : "running");
         _ = machine.ExitRequested.ContinueWith(t =>
@@ -98,6 +107,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
                 await machine.ShutdownAsync(ShutdownCause.HostSignal, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             await Task.WhenAll(_monitors.Select(m => m.StopAsync(cancellationToken))).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _migration?.Dispose();
             await machine.TerminateAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             // Images are flushed and closed (locks released) once the guest can issue no more I/O.
             await machine.Block.DisposeAsync().ConfigureAwait(false);
@@ -105,22 +115,51 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         await DisposeAsync().ConfigureAwait(false);
     }
 
-    // -blockdev and -drive, in order, so later options can refer to earlier nodes.
+    // -incoming: defer waits for migrate-incoming; a URI listens now, and a bad address ends start-up as in QEMU.
+    private void StartIncoming(Machine.Machine machine, MigrationManager migration)
+    {
+        if (spec.Incoming is not { } incoming)
+            return;
+        if (incoming == "defer")
+        {
+            migration.DeferIncoming();
+            return;
+        }
+        try
+        {
+            migration.Incoming(MigrationUri.Parse(incoming, InheritedFd), fromCommandLine: true);
+        }
+        catch (MigrationException e)
+        {
+            throw new CommandLineException("-incoming", e.Message);
+        }
+        _logger.LogInformation("Machine {Name} waits for an incoming migration on {Uri}", machine.Config.Name ?? "(unnamed)", incoming);
+    }
+
+    // -incoming fd:N: a descriptor the process inherited (there is no monitor to getfd into yet).
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle? InheritedFd(string name) =>
+        int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd)
+            ? new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true)
+            : null;
+
+    // -blockdev and -drive, in order, so later options can refer to earlier nodes. A migration destination
+    // opens them inactive: the source still owns the images until it hands them over.
     private async Task OpenBlockAsync(BlockGraph block, CancellationToken cancellationToken)
     {
         foreach (var blockSpec in spec.Block)
         {
+            var options = spec.Incoming is null ? blockSpec.Options : blockSpec.Options with { Active = false };
             try
             {
                 if (blockSpec.DriveId is { } id)
                 {
-                    var backend = await block.AddDriveAsync(id, blockSpec.Options, cancellationToken).ConfigureAwait(false);
+                    var backend = await block.AddDriveAsync(id, options, cancellationToken).ConfigureAwait(false);
                     backend.ReadErrorPolicy = blockSpec.ReadErrorPolicy;
                     backend.WriteErrorPolicy = blockSpec.WriteErrorPolicy;
                 }
                 else
                 {
-                    await block.AddAsync(blockSpec.Options, cancellationToken).ConfigureAwait(false);
+                    await block.AddAsync(options, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (Exception e) when (e is BlockException or BlockGraphException)

@@ -7,4 +7,7 @@ internal sealed record MachineSpec(MachineConfig Config, IReadOnlyList<MonitorSp
 {
     /// <summary>-blockdev and -drive, in command-line order.</summary>
     public IReadOnlyList<BlockSpec> Block { get; init; } = [];
+
+    /// <summary><c>-incoming</c>: a migration URI, or <c>defer</c> (migrate-incoming gives it later); null without the option.</summary>
+    public string? Incoming { get; init; }
 }

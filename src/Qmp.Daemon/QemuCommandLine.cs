@@ -124,6 +124,7 @@ internal static partial class QemuCommandLine
         string? pidFile = null, logFile = null;
         var daemonize = false;
         var qmpCount = 0;
+        string? incoming = null;
         for (var i = 0; i < args.Count; i++)
         {
             var option = args[i];
@@ -152,6 +153,9 @@ internal static partial class QemuCommandLine
                     break;
                 case "-S":
                     config = config with { StartPaused = true };
+                    break;
+                case "-incoming":
+                    incoming = ParseIncoming(option, Value());
                     break;
                 case "-no-shutdown":
                     config = config with { NoShutdown = true };
@@ -270,7 +274,7 @@ internal static partial class QemuCommandLine
         global = new DaemonOptions { Machines = [], PidFile = pidFile, LogFile = logFile, Daemonize = daemonize };
         if (daemonize && monitorSpecs.Any(m => m.Chardev.Backend == "stdio"))
             throw new CommandLineException("-daemonize", "-nographic, -qmp stdio and -serial stdio cannot be used with -daemonize");
-        return new MachineSpec(config, monitorSpecs) { Block = block };
+        return new MachineSpec(config, monitorSpecs) { Block = block, Incoming = incoming };
     }
 
     private static string ParseName(string option, string text)
@@ -394,4 +398,21 @@ internal static partial class QemuCommandLine
         return new MemoryBackendConfig(id, type, size, share);
     }
 
+
+    // -incoming URI or defer; the URI is checked here so a typo fails at start-up, as in QEMU.
+    private static string ParseIncoming(string option, string value)
+    {
+        if (value == "defer")
+            return value;
+        try
+        {
+            // fd:N is only checked for its form here; the descriptor is taken when the machine starts.
+            Qmp.Migration.Channels.MigrationUri.Parse(value, _ => new Microsoft.Win32.SafeHandles.SafeFileHandle(-1, ownsHandle: false));
+        }
+        catch (Qmp.Migration.MigrationException e)
+        {
+            throw new CommandLineException(option, e.Message);
+        }
+        return value;
+    }
 }

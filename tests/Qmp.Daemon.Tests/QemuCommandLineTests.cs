@@ -181,4 +181,23 @@ public class QemuCommandLineTests
         Assert.Equal("--config: machine names must be unique", Assert.Throws<CommandLineException>(() => QemuCommandLine.Parse(["--config", file])).Message);
         File.Delete(file);
     }
+
+    [Theory]
+    [InlineData("defer")]
+    [InlineData("unix:/run/vm/mig.sock")]
+    [InlineData("tcp:0.0.0.0:4444")]
+    [InlineData("exec:cat /tmp/vm.state")]
+    [InlineData("file:/tmp/vm.state,offset=4096")]
+    public void Incoming_takes_defer_or_a_migration_uri(string uri)
+    {
+        var options = QemuCommandLine.Parse(["-incoming", uri]);
+        Assert.Equal(uri, options.Machines[0].Incoming);
+    }
+
+    [Fact]
+    public void Incoming_refuses_an_unknown_protocol_at_start_up()
+    {
+        var error = Assert.Throws<CommandLineException>(() => QemuCommandLine.Parse(["-incoming", "bogus:x"]));
+        Assert.Equal("-incoming: Parameter 'uri' expects a valid migration protocol", error.Message);
+    }
 }

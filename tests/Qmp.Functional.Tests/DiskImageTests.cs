@@ -1,4 +1,5 @@
 using Qmp.Client;
+using static Qmp.Functional.Tests.DiskGuestTools;
 
 namespace Qmp.Functional.Tests;
 
@@ -86,9 +87,7 @@ public sealed class DiskImageTests(GuestBuild guests) : IClassFixture<GuestBuild
         Directory.Delete(dir, recursive: true);
     }
 
-    private string[] GuestArgs(string serialPath, string append) =>
-        ["-nodefaults", "-display", "none", "-no-reboot", "-serial", $"file:{serialPath}", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-device", "virtio-blk-pci,drive=d0,disable-legacy=on", "-kernel", guests.Elf("disk"), "-append", append];
+    private string[] GuestArgs(string serialPath, string append) => DiskGuestTools.GuestArgs(guests, serialPath, append);
 
     private async Task<int> RunAsync(string binary, string dir, string append, params string[] drive)
     {
@@ -99,29 +98,6 @@ public sealed class DiskImageTests(GuestBuild guests) : IClassFixture<GuestBuild
         return exit;
     }
 
-    private static int Passes(string serialPath) =>
-        File.Exists(serialPath) ? File.ReadAllText(serialPath).Split('\n').Count(l => l.StartsWith("pass ", StringComparison.Ordinal)) : 0;
-
-    private static async Task WaitForPassAsync(string serialPath, int passes, CapturedProcess process)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (Passes(serialPath) < passes)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the guest did not reach pass {passes}:\n{process.Output}");
-            Assert.False(process.Process.HasExited, $"qmpd exited early:\n{process.Output}");
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task Img(params string[] args)
-    {
-        var (exit, output) = await Tool("qemu-img", args);
-        Assert.True(exit == 0, $"qemu-img {string.Join(' ', args)}: {output}");
-    }
-
-    private static async Task<(int Exit, string Output)> Tool(string name, params string[] args)
-    {
-        await using var process = CapturedProcess.Start(Qmpd.FindTool(name, "qemu-utils"), args);
-        return (await process.WaitForExitAsync(), process.Output);
-    }
+    private static Task WaitForPassAsync(string serialPath, int passes, CapturedProcess process) =>
+        DiskGuestTools.WaitForPassAsync(serialPath, passes, process, TimeSpan.FromSeconds(60));
 }

@@ -10,7 +10,7 @@ namespace Qmp.Functional.Tests;
 /// </summary>
 public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBuild>
 {
-    public static TheoryData<string> Guests => ["bootinfo", "cpu-modes", "paging", "exceptions", "interrupts", "smc", "bench-quick"];
+    public static TheoryData<string> Guests => ["bootinfo", "cpu-modes", "paging", "exceptions", "interrupts", "smc", "bench-quick", "migration"];
 
     [Theory]
     [MemberData(nameof(Guests))]
@@ -262,6 +262,8 @@ public sealed class GuestProgramTests(GuestBuild guests) : IClassFixture<GuestBu
         List<string> args = ["-nodefaults", "-no-reboot", "-serial", $"file:{serialPath}", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", elf, .. extra];
         if (name == "bench-quick")
             args.AddRange(["-append", "iterations=4"]);
+        if (name == "migration")
+            args.AddRange(["-append", "passes=20"]);
         await using var process = CapturedProcess.Start(binary, args);
         var exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(120));
         var serial = File.ReadAllText(serialPath);

@@ -3,13 +3,14 @@ using System.Globalization;
 namespace Qmp.Bench;
 
 /// <summary>
-/// qmp-bench block [--size 256M] [--convert-size 1G] [--dir /var/tmp] [--repeats 3] [--depth 16]
+/// qmp-bench block [--size 256M] [--convert-size 1G] [--commit-size 1G] [--dir /var/tmp] [--repeats 3] [--depth 16] [--only iops|convert|commit|backup|mirror]
 /// The block layer against QEMU 7.2, in one run, medians of the repeats:
 /// 4 KiB sequential and strided ("random": step 257 × 4 KiB, which visits every block of a power-of-two image
 /// in scattered order) reads and writes at queue depth 16 through our qcow2 driver in-process, against
 /// <c>qemu-img bench</c> with the same offsets on an identical image (both times exclude start-up); then
 /// <c>convert -O qcow2</c> of an incompressible raw image and <c>compare</c> of the two, qimg against qemu-img
-/// as whole processes, on tmpfs (/dev/shm, if it has room) and in the disk directory.
+/// as whole processes, on tmpfs (/dev/shm, if it has room) and in the disk directory; then a backup job of that
+/// raw image to a new qcow2 (<see cref="BackupBench"/>) and a mirror of it to READY (<see cref="MirrorBench"/>).
 /// </summary>
 internal static class BlockBench
 {
@@ -20,18 +21,22 @@ internal static class BlockBench
     {
         long size = 256L << 20;
         long convertSize = 1L << 30;
+        long commitSize = 1L << 30;
         var dir = "/var/tmp";
         var repeats = 3;
         var depth = 16;
+        string? only = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--size": size = ParseSize(args[++i]); break;
                 case "--convert-size": convertSize = ParseSize(args[++i]); break;
+                case "--commit-size": commitSize = ParseSize(args[++i]); break;
                 case "--dir": dir = args[++i]; break;
                 case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--depth": depth = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--only": only = args[++i]; break;
                 default: Console.Error.WriteLine($"qmp-bench block: unknown option {args[i]}"); return 2;
             }
         }
@@ -44,9 +49,11 @@ internal static class BlockBench
         try
         {
             Console.WriteLine($"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {repeats} repeats, images in {work}");
-            rows.AddRange(await RunIopsAsync(qemuImg, qimg, work, size, depth, repeats));
+            if (only is null or "iops")
+                rows.AddRange(await RunIopsAsync(qemuImg, qimg, work, size, depth, repeats));
             var shm = "/dev/shm";
-            if (Directory.Exists(shm) && new DriveInfo(shm).AvailableFreeSpace > 4 * convertSize)
+            var convert = only is null or "convert";
+            if (convert && Directory.Exists(shm) && new DriveInfo(shm).AvailableFreeSpace > 4 * convertSize)
             {
                 var shmWork = Directory.CreateDirectory(Path.Combine(shm, $"qmp-bench-block-{Guid.NewGuid():N}")).FullName;
                 try
@@ -58,11 +65,27 @@ internal static class BlockBench
                     Directory.Delete(shmWork, recursive: true);
                 }
             }
-            else
+            else if (convert)
             {
                 Console.WriteLine("/dev/shm missing or too small: tmpfs rows skipped");
             }
-            rows.AddRange(await RunConvertAsync(qemuImg, qimg, work, "disk", convertSize, repeats));
+            if (convert)
+                rows.AddRange(await RunConvertAsync(qemuImg, qimg, work, "disk", convertSize, repeats));
+            if (only is null or "commit")
+                rows.Add(await BlockCommitBench.RunAsync(qemuImg, qimg, work, commitSize, repeats));
+            if (only is null or "backup")
+            {
+                var backupSource = Path.Combine(work, "backup-src.raw");
+                await FillRandomAsync(backupSource, convertSize);
+                rows.Add(await BackupBench.RunAsync(qemuImg, qimg, work, backupSource, convertSize, repeats));
+            }
+            if (only is null or "mirror")
+            {
+                var mirrorSource = Path.Combine(work, "backup-src.raw");
+                if (!File.Exists(mirrorSource))
+                    await FillRandomAsync(mirrorSource, convertSize);
+                rows.Add(await MirrorBench.RunAsync(qemuImg, qimg, work, mirrorSource, convertSize, repeats));
+            }
         }
         finally
         {

@@ -5,6 +5,7 @@
 #   tools/guests/run-qemu.sh --update NAME... run and rewrite expected/NAME.txt
 #
 # NAME is a guest directory, or bench-quick (bench with iterations=4).
+# migration runs with passes=20 (it stops, checks its pages and exits).
 # disk gets a fresh 16 MiB raw image on a virtio-blk-pci device
 # (disable-legacy=on), deleted afterwards.
 # The guests are built first (tools/guests/build.sh into $GUEST_OUT, default
@@ -29,7 +30,7 @@ if [[ $# -lt 1 ]]; then
 fi
 names=("$@")
 if [[ ${names[0]} == all ]]; then
-  names=(bootinfo demo cpu-modes paging exceptions interrupts smc bench-quick bench disk)
+  names=(bootinfo demo cpu-modes paging exceptions interrupts smc bench-quick bench disk migration)
 fi
 
 command -v "$qemu" >/dev/null || { echo "run-qemu.sh: $qemu not found" >&2; exit 2; }
@@ -43,6 +44,7 @@ for name in "${names[@]}"; do
   image=
   case $name in
     bench-quick) guest=bench; args=(-append iterations=4) ;;
+    migration) args=(-append passes=20) ;;
     disk)
       image=$(mktemp) && truncate -s 16M "$image" || { echo "$name: cannot create a disk image" >&2; failed=1; continue; }
       args=(-drive "file=$image,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,disable-legacy=on) ;;

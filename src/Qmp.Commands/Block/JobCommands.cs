@@ -38,7 +38,8 @@ public sealed class JobCommands(Machine.Machine machine) : IBlockJobsCommands
     /// <inheritdoc/>
     public ValueTask<IReadOnlyList<JobInfo>> QueryJobsAsync(CancellationToken cancellationToken)
     {
-        IReadOnlyList<JobInfo> list = Jobs.Jobs.Select(j => new JobInfo
+        // QEMU lists the newest job first.
+        IReadOnlyList<JobInfo> list = Jobs.Jobs.Reverse().Select(j => new JobInfo
         {
             Id = j.Id,
             Type = JobMapping.Type(j),
@@ -53,7 +54,7 @@ public sealed class JobCommands(Machine.Machine machine) : IBlockJobsCommands
     /// <inheritdoc/>
     public ValueTask<IReadOnlyList<BlockJobInfo>> QueryBlockJobsAsync(CancellationToken cancellationToken)
     {
-        IReadOnlyList<BlockJobInfo> list = Jobs.Jobs.Select(j => new BlockJobInfo
+        IReadOnlyList<BlockJobInfo> list = Jobs.Jobs.Reverse().Where(j => j.IsBlockJob).Select(j => new BlockJobInfo
         {
             Type = j.Type,
             Device = j.Id,
@@ -97,7 +98,7 @@ public sealed class JobCommands(Machine.Machine machine) : IBlockJobsCommands
         // QEMU refuses a plain cancel of a user-paused block job; force cancels it anyway.
         if (job.UserPaused && arguments.Force != true)
             throw new JobException($"The block job for device '{arguments.Device}' is currently paused");
-        return job.CancelAsync(cancellationToken);
+        return job.CancelAsync(arguments.Force == true, cancellationToken);
     });
 
     /// <inheritdoc/>

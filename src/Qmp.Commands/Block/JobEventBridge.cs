@@ -12,7 +12,8 @@ public static class JobEventBridge
     {
         var jobs = graph.Jobs;
         jobs.StatusChanged += (job, status) => sink.Emit(new JobStatusChangeEvent { Id = job.Id, Status = JobMapping.Status(status) });
-        jobs.Completed += job => sink.Emit(new BlockJobCompletedEvent
+        // blockdev-create's job is no block job: it has only JOB_STATUS_CHANGE.
+        jobs.Completed += job => EmitIfBlockJob(job, sink, () => new BlockJobCompletedEvent
         {
             Type = JobMapping.Type(job),
             Device = job.Id,
@@ -21,7 +22,7 @@ public static class JobEventBridge
             Speed = job.Speed,
             Error = job.Error,
         });
-        jobs.Cancelled += job => sink.Emit(new BlockJobCancelledEvent
+        jobs.Cancelled += job => EmitIfBlockJob(job, sink, () => new BlockJobCancelledEvent
         {
             Type = JobMapping.Type(job),
             Device = job.Id,
@@ -29,8 +30,16 @@ public static class JobEventBridge
             Offset = job.CurrentProgress,
             Speed = job.Speed,
         });
-        jobs.Pending += job => sink.Emit(new BlockJobPendingEvent { Type = JobMapping.Type(job), Id = job.Id });
-        jobs.Error += (job, isRead, action) => sink.Emit(new BlockJobErrorEvent
+        jobs.Ready += job => EmitIfBlockJob(job, sink, () => new BlockJobReadyEvent
+        {
+            Type = JobMapping.Type(job),
+            Device = job.Id,
+            Len = job.TotalProgress,
+            Offset = job.CurrentProgress,
+            Speed = job.Speed,
+        });
+        jobs.Pending += job => EmitIfBlockJob(job, sink, () => new BlockJobPendingEvent { Type = JobMapping.Type(job), Id = job.Id });
+        jobs.Error += (job, isRead, action) => EmitIfBlockJob(job, sink, () => new BlockJobErrorEvent
         {
             Device = job.Id,
             Operation = isRead ? IoOperationType.Read : IoOperationType.Write,
@@ -41,5 +50,11 @@ public static class JobEventBridge
                 _ => Schema.BlockErrorAction.Report,
             },
         });
+    }
+
+    private static void EmitIfBlockJob(Qmp.Block.Jobs.Job job, IQmpEventSink sink, Func<IQmpEvent> create)
+    {
+        if (job.IsBlockJob)
+            sink.Emit(create());
     }
 }

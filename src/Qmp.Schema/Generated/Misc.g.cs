@@ -117,6 +117,258 @@ public sealed partial class HumanMonitorCommandArguments : IQapiType<HumanMonito
 }
 
 /// <summary>
+/// Arguments of <c>memsave</c>.
+/// </summary>
+public sealed partial class MemsaveArguments : IQapiType<MemsaveArguments>
+{
+    /// <summary>
+    /// <c>val</c>
+    /// </summary>
+    public required long Val { get; set; }
+
+    /// <summary>
+    /// <c>size</c>
+    /// </summary>
+    public required long Size { get; set; }
+
+    /// <summary>
+    /// <c>filename</c>
+    /// </summary>
+    public required string Filename { get; set; }
+
+    /// <summary>
+    /// <c>cpu-index</c> (optional)
+    /// </summary>
+    public long? CpuIndex { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["val", "size", "filename", "cpu-index"]);
+
+    /// <summary>
+    /// Reads a <see cref="MemsaveArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static MemsaveArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static MemsaveArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static MemsaveArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("val", out var vVal_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "val"));
+        var vVal = QapiInput.Int(vVal_json, QapiInput.Member(path, "val"));
+        if (!obj.TryGetPropertyValue("size", out var vSize_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "size"));
+        var vSize = QapiInput.Int(vSize_json, QapiInput.Member(path, "size"));
+        if (!obj.TryGetPropertyValue("filename", out var vFilename_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "filename"));
+        var vFilename = QapiInput.Str(vFilename_json, QapiInput.Member(path, "filename"));
+        long? vCpuIndex = obj.TryGetPropertyValue("cpu-index", out var vCpuIndex_json) ? QapiInput.Int(vCpuIndex_json, QapiInput.Member(path, "cpu-index")) : null;
+        var result = new MemsaveArguments { Val = vVal, Size = vSize, Filename = vFilename, CpuIndex = vCpuIndex };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("val", JsonValue.Create(Val));
+        obj.Add("size", JsonValue.Create(Size));
+        obj.Add("filename", JsonValue.Create(Filename));
+        if (CpuIndex is not null)
+            obj.Add("cpu-index", JsonValue.Create(CpuIndex.Value));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>pmemsave</c>.
+/// </summary>
+public sealed partial class PmemsaveArguments : IQapiType<PmemsaveArguments>
+{
+    /// <summary>
+    /// <c>val</c>
+    /// </summary>
+    public required long Val { get; set; }
+
+    /// <summary>
+    /// <c>size</c>
+    /// </summary>
+    public required long Size { get; set; }
+
+    /// <summary>
+    /// <c>filename</c>
+    /// </summary>
+    public required string Filename { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["val", "size", "filename"]);
+
+    /// <summary>
+    /// Reads a <see cref="PmemsaveArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static PmemsaveArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static PmemsaveArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static PmemsaveArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("val", out var vVal_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "val"));
+        var vVal = QapiInput.Int(vVal_json, QapiInput.Member(path, "val"));
+        if (!obj.TryGetPropertyValue("size", out var vSize_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "size"));
+        var vSize = QapiInput.Int(vSize_json, QapiInput.Member(path, "size"));
+        if (!obj.TryGetPropertyValue("filename", out var vFilename_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "filename"));
+        var vFilename = QapiInput.Str(vFilename_json, QapiInput.Member(path, "filename"));
+        var result = new PmemsaveArguments { Val = vVal, Size = vSize, Filename = vFilename };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("val", JsonValue.Create(Val));
+        obj.Add("size", JsonValue.Create(Size));
+        obj.Add("filename", JsonValue.Create(Filename));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>getfd</c>.
+/// </summary>
+public sealed partial class GetfdArguments : IQapiType<GetfdArguments>
+{
+    /// <summary>
+    /// <c>fdname</c>
+    /// </summary>
+    public required string Fdname { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["fdname"]);
+
+    /// <summary>
+    /// Reads a <see cref="GetfdArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static GetfdArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static GetfdArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static GetfdArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("fdname", out var vFdname_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "fdname"));
+        var vFdname = QapiInput.Str(vFdname_json, QapiInput.Member(path, "fdname"));
+        var result = new GetfdArguments { Fdname = vFdname };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("fdname", JsonValue.Create(Fdname));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>closefd</c>.
+/// </summary>
+public sealed partial class ClosefdArguments : IQapiType<ClosefdArguments>
+{
+    /// <summary>
+    /// <c>fdname</c>
+    /// </summary>
+    public required string Fdname { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["fdname"]);
+
+    /// <summary>
+    /// Reads a <see cref="ClosefdArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static ClosefdArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static ClosefdArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static ClosefdArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("fdname", out var vFdname_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "fdname"));
+        var vFdname = QapiInput.Str(vFdname_json, QapiInput.Member(path, "fdname"));
+        var result = new ClosefdArguments { Fdname = vFdname };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("fdname", JsonValue.Create(Fdname));
+    }
+}
+
+/// <summary>
 /// The commands of <c>misc.json</c>; one handler class implements them.
 /// </summary>
 public interface IMiscCommands
@@ -152,5 +404,34 @@ public interface IMiscCommands
     /// injecting.
     /// </summary>
     ValueTask InjectNmiAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>memsave</c>: Save a portion of guest memory to a file, as the CPU sees it (through
+    /// its paging).  The file is written in 1 KiB steps: when an address of a
+    /// step is not mapped, the command fails and the file holds the steps
+    /// before it, as with QEMU.
+    /// </summary>
+    ValueTask MemsaveAsync(MemsaveArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>pmemsave</c>: Save a portion of guest physical memory to a file.  Addresses where
+    /// nothing is mapped read as zeroes, as with QEMU.
+    /// </summary>
+    ValueTask PmemsaveAsync(PmemsaveArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>getfd</c>: Receive a file descriptor via SCM_RIGHTS and assign it a name.  The
+    /// descriptor must arrive as ancillary data on the monitor's unix
+    /// socket with this command (or with an earlier message not yet
+    /// consumed); when several arrive together the first is kept.  Names
+    /// belong to the monitor, not to the connection: they survive a
+    /// reconnect.
+    /// </summary>
+    ValueTask GetfdAsync(GetfdArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>closefd</c>: Close a file descriptor previously passed via SCM_RIGHTS.
+    /// </summary>
+    ValueTask ClosefdAsync(ClosefdArguments arguments, CancellationToken cancellationToken);
 
 }

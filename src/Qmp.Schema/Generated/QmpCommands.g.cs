@@ -45,6 +45,13 @@ public static partial class QmpCommands
         new("block-job-complete", false, false, [], true),
         new("block-job-dismiss", false, false, [], true),
         new("block-job-finalize", false, false, [], true),
+        new("blockdev-create", false, true, [], true),
+        new("block-commit", false, true, [], true),
+        new("drive-mirror", false, true, [], true),
+        new("blockdev-mirror", false, true, [], true),
+        new("drive-backup", false, false, ["deprecated"], true),
+        new("blockdev-backup", false, false, [], true),
+        new("transaction", false, false, [], true),
         new("device_add", false, false, ["json-cli", "json-cli-hotplug"], false),
         new("device_del", false, false, [], true),
         new("qmp_capabilities", false, true, [], false),
@@ -65,6 +72,10 @@ public static partial class QmpCommands
         new("cont", false, false, [], true),
         new("human-monitor-command", false, false, [], true),
         new("inject-nmi", false, false, [], true),
+        new("memsave", false, false, [], true),
+        new("pmemsave", false, false, [], true),
+        new("getfd", false, false, [], true),
+        new("closefd", false, false, [], true),
         new("qom-list", false, true, [], true),
         new("qom-get", false, true, [], true),
         new("qom-set", false, true, [], true),
@@ -73,12 +84,21 @@ public static partial class QmpCommands
         new("object-add", false, true, [], true),
         new("object-del", false, true, [], true),
         new("qom-list-properties", false, true, [], true),
+        new("query-migrate", false, false, [], true),
+        new("migrate-set-capabilities", false, false, [], true),
+        new("query-migrate-capabilities", false, false, [], true),
+        new("migrate-set-parameters", false, false, [], true),
+        new("query-migrate-parameters", false, false, [], true),
+        new("migrate_cancel", false, false, [], true),
+        new("migrate-continue", false, false, [], true),
+        new("migrate", false, false, [], true),
+        new("migrate-incoming", false, false, [], true),
     ];
 
     /// <summary>
     /// Binds every generated command to its handler; arguments are checked before the handler runs.
     /// </summary>
-    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IBlockCoreCommands blockCore, IBlockJobsCommands blockJobs, IQdevCommands qdev, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom)
+    public static QmpCommandTable CreateTable(IRunStateCommands runState, ICharCommands @char, IBlockCoreCommands blockCore, IBlockJobsCommands blockJobs, IBlockCreateCommands blockCreate, IBlockCommitCommands blockCommit, IBlockMirrorCommands blockMirror, IBlockBackupCommands blockBackup, IQdevCommands qdev, IControlCommands control, IIntrospectCommands introspect, IMachineCommands machine, IMiscCommands misc, IQomCommands qom, IMigrationCommands migration)
     {
         var handlers = new Dictionary<string, QmpCommandHandler>();
         handlers["query-status"] = async (arguments, cancellationToken) =>
@@ -261,6 +281,48 @@ public static partial class QmpCommands
             await blockJobs.BlockJobFinalizeAsync(parsed, cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
+        handlers["blockdev-create"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockdevCreateArguments.FromJson(arguments);
+            await blockCreate.BlockdevCreateAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["block-commit"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockCommitArguments.FromJson(arguments);
+            await blockCommit.BlockCommitAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["drive-mirror"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = DriveMirror.FromJson(arguments);
+            await blockMirror.DriveMirrorAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["blockdev-mirror"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockdevMirrorArguments.FromJson(arguments);
+            await blockMirror.BlockdevMirrorAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["drive-backup"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = DriveBackup.FromJson(arguments);
+            await blockBackup.DriveBackupAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["blockdev-backup"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockdevBackup.FromJson(arguments);
+            await blockBackup.BlockdevBackupAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["transaction"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = TransactionArguments.FromJson(arguments);
+            await blockBackup.TransactionAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
         handlers["device_del"] = async (arguments, cancellationToken) =>
         {
             var parsed = DeviceDelArguments.FromJson(arguments);
@@ -369,6 +431,30 @@ public static partial class QmpCommands
             await misc.InjectNmiAsync(cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
+        handlers["memsave"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = MemsaveArguments.FromJson(arguments);
+            await misc.MemsaveAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["pmemsave"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = PmemsaveArguments.FromJson(arguments);
+            await misc.PmemsaveAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["getfd"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = GetfdArguments.FromJson(arguments);
+            await misc.GetfdAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["closefd"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = ClosefdArguments.FromJson(arguments);
+            await misc.ClosefdAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
         handlers["qom-list"] = async (arguments, cancellationToken) =>
         {
             var parsed = QomListArguments.FromJson(arguments);
@@ -416,6 +502,60 @@ public static partial class QmpCommands
             var parsed = QomListPropertiesArguments.FromJson(arguments);
             var result = await qom.QomListPropertiesAsync(parsed, cancellationToken).ConfigureAwait(false);
             return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["query-migrate"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            var result = await migration.QueryMigrateAsync(cancellationToken).ConfigureAwait(false);
+            return result.ToJson();
+        };
+        handlers["migrate-set-capabilities"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = MigrateSetCapabilitiesArguments.FromJson(arguments);
+            await migration.MigrateSetCapabilitiesAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["query-migrate-capabilities"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            var result = await migration.QueryMigrateCapabilitiesAsync(cancellationToken).ConfigureAwait(false);
+            return new JsonArray(result.Select(x => (JsonNode?)x.ToJson()).ToArray());
+        };
+        handlers["migrate-set-parameters"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = MigrateSetParameters.FromJson(arguments);
+            await migration.MigrateSetParametersAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["query-migrate-parameters"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            var result = await migration.QueryMigrateParametersAsync(cancellationToken).ConfigureAwait(false);
+            return result.ToJson();
+        };
+        handlers["migrate_cancel"] = async (arguments, cancellationToken) =>
+        {
+            QapiInput.CheckUnexpected(arguments, null, QapiInput.NoMembers);
+            await migration.MigrateCancelAsync(cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["migrate-continue"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = MigrateContinueArguments.FromJson(arguments);
+            await migration.MigrateContinueAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["migrate"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = MigrateArguments.FromJson(arguments);
+            await migration.MigrateAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["migrate-incoming"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = MigrateIncomingArguments.FromJson(arguments);
+            await migration.MigrateIncomingAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
         };
         return new QmpCommandTable(All, handlers);
     }

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Globalization;
+using Qmp.Client;
+
+namespace Qmp.Bench;
+
+/// <summary>
+/// qmp-bench migrate [--rounds N] [--only qemu|qmpd]: live migration over a unix socket, source
+/// and destination on this host, for three guests with 1 GiB of RAM: idle (the demo guest, RAM
+/// almost all zero pages), fully written (tools/guests/migration writing every page once, then
+/// halted; bandwidth cap lifted) and dirtying (the migration guest rewriting 98 MiB nonstop; cap
+/// lifted). Reports the medians of query-migrate's total-time and downtime and the bytes sent,
+/// for QEMU (qemu-system-i386 TCG, when installed) and for qmpd when it can migrate (its column
+/// says why not otherwise). migration-block.md §0 has QEMU's figures on these machines.
+/// </summary>
+internal static class MigrationBench
+{
+    /// <summary>A guest to migrate: what to run, when it is ready, and the parameters to set first.</summary>
+    private sealed record Scenario(string Name, string Guest, string Append, string ReadyText, long? MaxBandwidth);
+
+    private static readonly Scenario[] _scenarios =
+    [
+        new("1 GiB idle", "demo", "", "heartbeat 1", null),
+        new("1 GiB written, cap lifted", "migration", "end=1023 passes=1", "PASS", 100_000_000_000),
+        new("1 GiB, 98 MiB dirtying, cap lifted", "migration", "", "ABB", 100_000_000_000),
+    ];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var rounds = 3;
+        string? only = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--only": only = args[++i]; break;
+                default: Console.Error.WriteLine($"qmp-bench migrate: unknown option {args[i]}"); return 2;
+            }
+        }
+        var guests = Directory.CreateTempSubdirectory("qmp-bench-migrate-").FullName;
+        try
+        {
+            await BuildGuestsAsync(guests);
+            var emulators = new List<(string Name, string Binary)>();
+            var qemu = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "qemu-system-i386")).FirstOrDefault(File.Exists);
+            if (qemu is null)
+                Console.WriteLine("qemu-system-i386 not installed: QEMU column skipped (tools/setup.sh installs it)");
+            else if (only is null or "qemu")
+                emulators.Add(("qemu 7.2", qemu));
+            if (only is null or "qmpd")
+                emulators.Add(("qmpd", Path.Combine(AppContext.BaseDirectory, "qmpd")));
+            Console.WriteLine($"{Environment.ProcessorCount} cores, {rounds} rounds, unix socket, medians of query-migrate's figures");
+            Console.WriteLine($"{"scenario",-36} {"emulator",-9} {"total ms",9} {"downtime ms",12} {"MB sent",9} {"syncs",6}");
+            foreach (var scenario in _scenarios)
+            {
+                foreach (var (name, binary) in emulators)
+                {
+                    var runs = new List<MigrationResult>();
+                    string? failure = null;
+                    for (var round = 0; round < rounds && failure is null; round++)
+                    {
+                        try
+                        {
+                            runs.Add(await MigrationRun.RunAsync(binary, Path.Combine(guests, scenario.Guest + ".elf"), scenario.Append, scenario.ReadyText, scenario.MaxBandwidth));
+                        }
+                        catch (Exception e) when (e is InvalidOperationException or QmpCommandException or IOException or TimeoutException)
+                        {
+                            failure = e.Message.Split('\n')[0];
+                        }
+                    }
+                    if (failure is not null)
+                    {
+                        Console.WriteLine($"{scenario.Name,-36} {name,-9} n/a: {failure}");
+                        continue;
+                    }
+                    Console.WriteLine($"{scenario.Name,-36} {name,-9} {Stats.Median(runs.Select(r => r.TotalMs)),9:F0} {Stats.Median(runs.Select(r => r.DowntimeMs)),12:F0} "
+                        + $"{Stats.Median(runs.Select(r => r.Transferred / 1e6)),9:F1} {Stats.Median(runs.Select(r => (double)r.Syncs)),6:F0}");
+                }
+            }
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(guests, recursive: true);
+        }
+    }
+
+    private static async Task BuildGuestsAsync(string output)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Qmp.sln")))
+            root = root.Parent;
+        if (root is null)
+            throw new InvalidOperationException("run qmp-bench from the repository (tools/guests is needed)");
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true };
+        start.ArgumentList.Add(Path.Combine(root.FullName, "tools", "guests", "build.sh"));
+        start.ArgumentList.Add(output);
+        start.ArgumentList.Add("demo");
+        start.ArgumentList.Add("migration");
+        using var build = Process.Start(start)!;
+        await build.StandardOutput.ReadToEndAsync();
+        await build.WaitForExitAsync();
+        if (build.ExitCode != 0)
+            throw new InvalidOperationException("tools/guests/build.sh failed");
+    }
+}
