@@ -148,10 +148,11 @@ public abstract partial class Job : IBlockParent
             if (!JobStateMachine.CanTransition(Status, to))
                 throw new InvalidOperationException($"job '{Id}': illegal transition {Status} -> {to}");
             Status = to;
+            // Emitted under the lock so every observer sees the job's changes in order, and before
+            // waiters are released, so a command waiting for this change queues its reply after the event.
+            Registry.RaiseStatusChanged(this, to);
             _transitioned?.TrySetResult();
             _transitioned = null;
-            // Emitted under the lock so every observer sees the job's changes in order.
-            Registry.RaiseStatusChanged(this, to);
         }
     }
 
