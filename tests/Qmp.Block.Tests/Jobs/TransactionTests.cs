@@ -119,7 +119,8 @@ public sealed class TransactionTests : IAsyncLifetime
         var b0 = Backup("b0", "src", "tgt", autoFinalize: false);
         var b1 = Backup("b1", "src2", "tgt2");
         await BlockTransaction.RunAsync(_f.Graph, [b0, b1], grouped: true);
-        while (b0.Job!.Status != JobStatus.Pending || b1.Job!.Status != JobStatus.Pending)
+        // BLOCK_JOB_PENDING follows b0's move to pending: wait for the event, not only the status.
+        while (b0.Job!.Status != JobStatus.Pending || b1.Job!.Status != JobStatus.Pending || !_events.Contains("b0:PENDING"))
             await Task.Delay(2);
         Take();
 
