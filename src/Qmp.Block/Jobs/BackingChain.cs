@@ -2,7 +2,7 @@ using Qmp.Block.Backends;
 
 namespace Qmp.Block.Jobs;
 
-/// <summary>What block-stream and block-commit ask of a backing chain and its drive when they check their arguments.</summary>
+/// <summary>What the jobs ask of a backing chain and its drive when they check their arguments.</summary>
 internal static class BackingChain
 {
     /// <summary>Whether <paramref name="node"/> is <paramref name="top"/> or one of the images below it.</summary>

@@ -67,7 +67,7 @@ public sealed partial class BackupJob : Job
             throw new BlockGraphException($"Node '{target.NodeName}' is read only");
         if (source.Length != target.Length)
             throw new BlockGraphException("Source and target image have different sizes");
-        var id = options.JobId ?? DeviceName(source);
+        var id = options.JobId ?? BackingChain.DeviceName(source);
         graph.Jobs.CheckNewId(id);
         if (idsTaken.Contains(id))
             throw new JobException($"Job ID '{id}' already in use");
@@ -198,8 +198,4 @@ public sealed partial class BackupJob : Job
 
     // A guest write copied clusters: they count as progress.
     private void CopiedByWrite(long bytes) => AddProgress(bytes);
-
-    // QEMU's bdrv_get_device_name: the name of the drive whose root the node is, else "".
-    private static string DeviceName(BlockNode node) =>
-        node.Users.OfType<Backends.BlockBackend>().FirstOrDefault(b => b.Name.Length > 0 && b.Root == node)?.Name ?? "";
 }

@@ -10,17 +10,7 @@ public abstract partial class Job
     /// </summary>
     protected async Task<T> InFlightAsync<T>(Func<Task<T>> body, CancellationToken cancellationToken)
     {
-        while (true)
-        {
-            Interlocked.Increment(ref _inFlight);
-            if (Volatile.Read(ref _drainPauses) > 0 && s_drainOwner.Value != this)
-            {
-                Interlocked.Decrement(ref _inFlight);
-                await PausePointAsync(cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            break;
-        }
+        await EnterRequestAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The requests inside do not pause for drains (as the drain's owner's own would not).

@@ -18,14 +18,7 @@ public abstract partial class Job
     {
         while (true)
         {
-            // Counted before looking at the drain count: a drain that begins after this sees the request in DrainedPoll.
-            Interlocked.Increment(ref _inFlight);
-            if (Volatile.Read(ref _drainPauses) > 0 && s_drainOwner.Value != this)
-            {
-                Interlocked.Decrement(ref _inFlight);
-                await PausePointAsync(cancellationToken).ConfigureAwait(false);
-                continue;
-            }
+            await EnterRequestAsync(cancellationToken).ConfigureAwait(false);
             _reentered = false;
             try
             {
@@ -55,6 +48,20 @@ public abstract partial class Job
             {
                 Interlocked.Decrement(ref _inFlight);
             }
+            await PausePointAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Counts a request in flight, first pausing while a drained section the job does not own is in effect.</summary>
+    private async ValueTask EnterRequestAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // Counted before looking at the drain count: a drain that begins after this sees the request in DrainedPoll.
+            Interlocked.Increment(ref _inFlight);
+            if (Volatile.Read(ref _drainPauses) == 0 || s_drainOwner.Value == this)
+                return;
+            Interlocked.Decrement(ref _inFlight);
             await PausePointAsync(cancellationToken).ConfigureAwait(false);
         }
     }

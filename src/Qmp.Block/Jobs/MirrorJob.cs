@@ -145,7 +145,7 @@ public sealed partial class MirrorJob : Job, IBlockWriteNotifier
     /// <summary>Creates, checks the job-level arguments of and starts a mirror (also active commit's).</summary>
     internal static async Task<MirrorJob> CreateAsync(BlockGraph graph, string? jobId, MirrorSetup setup, JobOptions options, CancellationToken cancellationToken)
     {
-        var id = jobId ?? DeviceName(setup.Source);
+        var id = jobId ?? BackingChain.DeviceName(setup.Source);
         graph.Jobs.CheckNewId(id);
         var job = new MirrorJob(graph, id, setup, options with { OnError = setup.OnSourceError });
         if (options.Speed < 0)
@@ -212,8 +212,4 @@ public sealed partial class MirrorJob : Job, IBlockWriteNotifier
     /// <summary>QEMU's bdrv_get_default_bitmap_granularity: the target's cluster size within 4 KiB..64 KiB, 64 KiB without clusters.</summary>
     internal static long DefaultGranularity(BlockNode target) =>
         target is Qcow2Node qcow2 ? Math.Clamp(qcow2.ClusterSize, 4096, 65536) : 65536;
-
-    /// <summary>QEMU's bdrv_get_device_name: the name of the drive whose root the node is, else "".</summary>
-    internal static string DeviceName(BlockNode node) =>
-        node.Users.OfType<BlockBackend>().FirstOrDefault(b => b.Name.Length > 0 && b.Root == node)?.Name ?? "";
 }

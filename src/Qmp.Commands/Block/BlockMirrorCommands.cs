@@ -8,47 +8,46 @@ public sealed class BlockMirrorCommands(Machine.Machine machine) : IBlockMirrorC
 {
     /// <inheritdoc/>
     public ValueTask BlockdevMirrorAsync(BlockdevMirrorArguments arguments, CancellationToken cancellationToken) =>
-        BlockErrors.RunAsync(() => MirrorJob.StartAsync(machine.Block, new MirrorJobOptions
+        BlockErrors.RunAsync(() => MirrorJob.StartAsync(machine.Block, Options(
+            arguments.JobId, arguments.Device, arguments.Target, arguments.Replaces, arguments.Sync, arguments.Granularity, arguments.BufSize,
+            arguments.OnSourceError, arguments.OnTargetError, arguments.CopyMode, arguments.Speed, arguments.AutoFinalize, arguments.AutoDismiss) with
         {
-            JobId = arguments.JobId,
-            Device = arguments.Device,
-            Target = arguments.Target,
-            Replaces = arguments.Replaces,
-            Sync = Sync(arguments.Sync),
-            UnsupportedSync = UnsupportedSync(arguments.Sync),
-            Granularity = (long)(arguments.Granularity ?? 0),
-            BufSize = arguments.BufSize ?? 0,
-            OnSourceError = OnError(arguments.OnSourceError),
-            OnTargetError = OnError(arguments.OnTargetError),
             FilterNodeName = arguments.FilterNodeName,
-            CopyMode = CopyMode(arguments.CopyMode),
-            Job = JobMapping.Options(arguments.Speed, null, arguments.AutoFinalize, arguments.AutoDismiss),
         }, cancellationToken));
 
     /// <inheritdoc/>
     public ValueTask DriveMirrorAsync(Schema.DriveMirror arguments, CancellationToken cancellationToken) =>
         BlockErrors.RunAsync(() => Qmp.Block.Jobs.DriveMirror.StartAsync(machine.Block, new DriveMirrorOptions
         {
-            Mirror = new MirrorJobOptions
+            Mirror = Options(
+                arguments.JobId, arguments.Device, arguments.Target, arguments.Replaces, arguments.Sync, arguments.Granularity, arguments.BufSize,
+                arguments.OnSourceError, arguments.OnTargetError, arguments.CopyMode, arguments.Speed, arguments.AutoFinalize, arguments.AutoDismiss) with
             {
-                JobId = arguments.JobId,
-                Device = arguments.Device,
-                Target = arguments.Target,
-                Replaces = arguments.Replaces,
-                Sync = Sync(arguments.Sync),
-                UnsupportedSync = UnsupportedSync(arguments.Sync),
-                Granularity = (long)(arguments.Granularity ?? 0),
-                BufSize = arguments.BufSize ?? 0,
-                OnSourceError = OnError(arguments.OnSourceError),
-                OnTargetError = OnError(arguments.OnTargetError),
-                CopyMode = CopyMode(arguments.CopyMode),
                 Unmap = arguments.Unmap ?? true,
-                Job = JobMapping.Options(arguments.Speed, null, arguments.AutoFinalize, arguments.AutoDismiss),
             },
             Format = arguments.Format,
             NodeName = arguments.NodeName,
             Existing = arguments.Mode == NewImageMode.Existing,
         }, cancellationToken));
+
+    // The members blockdev-mirror and drive-mirror share (their generated argument types are distinct).
+    private static MirrorJobOptions Options(
+        string? jobId, string device, string target, string? replaces, Schema.MirrorSyncMode sync, ulong? granularity, long? bufSize,
+        BlockdevOnError? onSourceError, BlockdevOnError? onTargetError, Schema.MirrorCopyMode? copyMode, long? speed, bool? autoFinalize, bool? autoDismiss) => new()
+    {
+        JobId = jobId,
+        Device = device,
+        Target = target,
+        Replaces = replaces,
+        Sync = Sync(sync),
+        UnsupportedSync = UnsupportedSync(sync),
+        Granularity = (long)(granularity ?? 0),
+        BufSize = bufSize ?? 0,
+        OnSourceError = OnError(onSourceError),
+        OnTargetError = OnError(onTargetError),
+        CopyMode = CopyMode(copyMode),
+        Job = JobMapping.Options(speed, null, autoFinalize, autoDismiss),
+    };
 
     private static Qmp.Block.Jobs.MirrorSyncMode Sync(Schema.MirrorSyncMode sync) => sync switch
     {
