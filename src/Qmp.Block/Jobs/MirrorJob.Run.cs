@@ -62,6 +62,10 @@ public sealed partial class MirrorJob
                 {
                 }
             }
+            // QEMU ends a cancelled mirror in a bottom half, after the monitor's reply; a short pause gives the
+            // reply the same lead here (job-cancel's events follow its reply).
+            if (CancelRequested)
+                await Task.Delay(s_cancelGrace, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

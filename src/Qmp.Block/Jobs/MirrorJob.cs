@@ -22,6 +22,7 @@ public sealed partial class MirrorJob : Job, IBlockWriteNotifier
     // by its metadata lock anyway, so more would only queue; a few keep the next reads going meanwhile.
     private const long MaxIoBytes = 2 << 20;
     private const int MaxCopies = 4;
+    private static readonly TimeSpan s_cancelGrace = TimeSpan.FromMilliseconds(50);
     private readonly BlockGraph _graph;
     private readonly BlockNode _source;
     private readonly BlockNode _target;
