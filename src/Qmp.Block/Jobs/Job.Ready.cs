@@ -4,8 +4,14 @@ namespace Qmp.Block.Jobs;
 // that job-pause/resume/set-speed/cancel wake, job-complete's hook and block-job-cancel without force.
 public abstract partial class Job
 {
+    // A lasting signal rather than a kick: a job that checked for it just before the request must still wake for it.
+    private readonly TaskCompletionSource _softCancel = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Whether block-job-cancel without force asked a ready job to finish without its graph change (QEMU's soft cancel).</summary>
-    public bool SoftCancelRequested { get; private set; }
+    public bool SoftCancelRequested => _softCancel.Task.IsCompleted;
+
+    /// <summary>Completes when a soft cancel was requested; for a ready job's idle wait.</summary>
+    protected Task SoftCancelled => _softCancel.Task;
 
     /// <summary>Whether a cancel without force of this job, when ready, finishes it successfully instead (mirror).</summary>
     protected virtual bool CanCancelSoftly => false;
@@ -30,7 +36,7 @@ public abstract partial class Job
             CheckVerb(JobVerb.Cancel);
             if (!force && CanCancelSoftly && Status is JobStatus.Ready or JobStatus.Standby)
             {
-                SoftCancelRequested = true;
+                _softCancel.TrySetResult();
                 UserPaused = false;
                 WakeIfUnpaused();
                 KickLocked();

@@ -46,7 +46,7 @@ public sealed partial class MirrorJob
                         return;
                     continue;
                 }
-                await IdleAsync(Task.WhenAny(_bitmap.WhenDirty, _completeRequested.Task), cancellationToken).ConfigureAwait(false);
+                await IdleAsync(Task.WhenAny(_bitmap.WhenDirty, _completeRequested.Task, SoftCancelled), cancellationToken).ConfigureAwait(false);
             }
         }
         finally
