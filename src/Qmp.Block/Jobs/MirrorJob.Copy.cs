@@ -48,8 +48,9 @@ public sealed partial class MirrorJob
         // write waiting for this range keeps a drain from completing.
         var result = await InFlightAsync(async () =>
         {
+            // Once its range is entered, a copy runs to its end even if the job is cancelled meanwhile.
             using (await _ranges.EnterAsync(offset, length, cancellationToken).ConfigureAwait(false))
-                return await CopyAsync(offset, length, cancellationToken).ConfigureAwait(false);
+                return await CopyAsync(offset, length, CancellationToken.None).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         if (result.Error is { } error)
         {

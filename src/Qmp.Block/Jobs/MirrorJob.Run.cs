@@ -19,10 +19,12 @@ public sealed partial class MirrorJob
         {
             while (true)
             {
+                // Before taking from the bitmap: a run taken but not yet entered in flight would count nowhere (QEMU
+                // sets the remaining work at the top of each iteration too).
+                UpdateTotal();
                 await PausePointAsync(cancellationToken).ConfigureAwait(false);
                 while (_ranges.Bytes < _bufSize && running.Count < MaxCopies && _bitmap.TryTake(maxChunks, out var offset, out var bytes))
                     running.Add(CopyRunAsync(offset, bytes, cancellationToken));
-                UpdateTotal();
                 if (running.Count > 0)
                 {
                     var done = await Task.WhenAny(running).ConfigureAwait(false);
@@ -51,12 +53,14 @@ public sealed partial class MirrorJob
         }
         finally
         {
-            // No copy outlives the loop: a failed or cancelled job must not write the target afterwards.
+            // No copy outlives the loop: a failed or cancelled job must not write the target afterwards. Copies
+            // already under way finish and count, as QEMU's in-flight operations do (BLOCK_JOB_CANCELLED's offset).
             foreach (var copy in running)
             {
                 try
                 {
-                    await copy.ConfigureAwait(false);
+                    var (copied, zeroed) = await copy.ConfigureAwait(false);
+                    AddProgress(copied + zeroed);
                 }
                 catch (Exception e) when (e is BlockException or OperationCanceledException or IOException)
                 {

@@ -4,8 +4,8 @@ using Qmp.Block.Tests.Core;
 
 namespace Qmp.Block.Tests.Jobs;
 
-/// <summary>block-job-cancel without force sent the moment a mirror goes READY, as an orchestrator reacting to the event does.</summary>
-public sealed class MirrorSoftCancelTests : IAsyncLifetime
+/// <summary>Cancelling a mirror at awkward moments: the instant it goes READY, and while a copy is in flight.</summary>
+public sealed class MirrorCancelTests : IAsyncLifetime
 {
     private readonly TempDirectory _dir = new();
     private readonly BlockGraph _graph = new();
@@ -38,5 +38,24 @@ public sealed class MirrorSoftCancelTests : IAsyncLifetime
             Assert.True(finished == job.Completion, $"round {round}: the soft-cancelled job is still {job.Status}");
             Assert.Null(job.Error);
         }
+    }
+
+    [Fact]
+    public async Task A_copy_in_flight_at_cancel_finishes_and_counts_in_the_cancelled_event()
+    {
+        var gated = GraphInjection.Add(_graph, new GatedWriteNode(_graph.FindNode("tgt")!), "gated", _graph.FindNode("tgt")!);
+        var log = new JobEventLog(_graph.Jobs);
+        var cancelled = new TaskCompletionSource<(long Offset, long Length)>();
+        _graph.Jobs.Cancelled += j => cancelled.TrySetResult((j.CurrentProgress, j.TotalProgress));
+        var job = await MirrorJob.StartAsync(_graph, new MirrorJobOptions { JobId = "m0", Device = "src", Target = "gated", BufSize = 64 << 10, Job = new JobOptions { Speed = 1 } });
+        await gated.FirstWriteArrived.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // As QEMU: the cancelled job waits for its copy under way, which then shows in the offset.
+        await job.CancelAsync(force: true);
+        Assert.False(job.Completion.IsCompleted);
+        gated.Open();
+        await job.Completion.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal((64L << 10, 256L << 10), await cancelled.Task);
+        Assert.Equal(["created", "running", "aborting", "BLOCK_JOB_CANCELLED", "concluded", "null"], log.Take());
     }
 }
