@@ -11,13 +11,17 @@ public abstract partial class Job
         while (true)
         {
             Task kicked;
+            bool pauseAsked;
             lock (_lock)
             {
                 if (!_isPaused)
                     Busy = false;
                 kicked = _kick.Task;
+                // A pause asked for while the job was busy is taken now, not after the sleep (as in IdleAsync).
+                pauseAsked = PauseCount > 0 && !_isPaused;
             }
-            await Task.WhenAny(Task.Delay(Timeout.Infinite, cancellationToken), kicked).ConfigureAwait(false);
+            if (!pauseAsked)
+                await Task.WhenAny(Task.Delay(Timeout.Infinite, cancellationToken), kicked).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             _reentered = false;
             await PausePointAsync(cancellationToken).ConfigureAwait(false);

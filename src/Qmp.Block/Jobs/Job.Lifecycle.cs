@@ -27,9 +27,11 @@ public abstract partial class Job
     /// </summary>
     internal void CreateAndDrop()
     {
-        Transition(JobStatus.Created);
-        Transition(JobStatus.Null);
-        Vanish();
+        lock (_lock)
+        {
+            Transition(JobStatus.Created);
+            VanishLocked();
+        }
         _concluded.TrySetResult();
     }
 
@@ -110,12 +112,16 @@ public abstract partial class Job
             abortNow = (Status == JobStatus.Pending || (Status == JobStatus.Waiting && Transaction is not null)) && !_finalizing;
             if (abortNow && Transaction is null)
                 _finalizing = true;
+        }
+        // Cancelled before it is woken: a paused job must not take the wake-up for a resume and copy on.
+        _cancel.Cancel();
+        lock (_lock)
+        {
             // A cancelled job does not stay paused, even in a drained section (QEMU's job_pause_point).
             if (_isPaused)
                 ExitPausedLocked();
             _resume?.TrySetResult();
         }
-        _cancel.Cancel();
         if (abortNow && Transaction is { } transaction)
             await transaction.AbortAsync().ConfigureAwait(false);
         else if (abortNow)
@@ -151,9 +157,8 @@ public abstract partial class Job
         lock (_lock)
         {
             CheckVerb(JobVerb.Dismiss);
-            Transition(JobStatus.Null);
+            VanishLocked();
         }
-        Vanish();
     }
 
     /// <summary>
@@ -269,8 +274,9 @@ public abstract partial class Job
         _resume?.TrySetResult();
     }
 
-    // null: the job lets go of its nodes (until then blockdev-del refuses them, as in QEMU) and leaves the registry.
-    private void Vanish()
+    // null: the job lets go of its nodes (until then blockdev-del refuses them, as in QEMU) and leaves the registry
+    // before the event says so: QEMU does all three at once, so a client that saw "null" finds neither job nor busy node.
+    private void VanishLocked()
     {
         List<BlockNode> nodes;
         lock (_nodes)
@@ -278,6 +284,7 @@ public abstract partial class Job
         foreach (var node in nodes)
             Release(node);
         Registry.Remove(this);
+        Transition(JobStatus.Null);
     }
 
     private void KickLocked()
@@ -325,6 +332,7 @@ public abstract partial class Job
         {
             failure = e;
         }
+        _runReturned = true;
         // In a transaction the others decide when this job goes on (QEMU's JobTxn).
         if (Transaction is { } transaction)
         {
@@ -405,10 +413,8 @@ public abstract partial class Job
         {
             Transition(JobStatus.Concluded);
             if (AutoDismiss)
-                Transition(JobStatus.Null);
+                VanishLocked();
         }
-        if (AutoDismiss)
-            Vanish();
         _concluded.TrySetResult();
     }
 }

@@ -67,14 +67,20 @@ public abstract partial class Job
     protected async ValueTask IdleAsync(Task wake, CancellationToken cancellationToken)
     {
         Task kicked;
+        bool pauseAsked;
         lock (_lock)
         {
             Busy = false;
             kicked = _kick.Task;
+            // A pause asked for while the job was busy waits for its next pause point: that is now, not after the sleep
+            // (QEMU's job_pause enters a sleeping job). One asked for from here on finds the job idle and takes it at once.
+            pauseAsked = PauseCount > 0 && !_isPaused;
+            if (pauseAsked)
+                _reentered = false;
         }
         try
         {
-            if (!wake.IsCompleted && !kicked.IsCompleted)
+            if (!pauseAsked && !wake.IsCompleted && !kicked.IsCompleted)
                 await Task.WhenAny(wake, kicked, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
         }
         finally

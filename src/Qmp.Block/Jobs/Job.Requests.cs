@@ -70,6 +70,7 @@ public abstract partial class Job
     protected async Task<T> InOwnDrainedSectionAsync<T>(BlockNode node, Func<Task<T>> body, CancellationToken cancellationToken)
     {
         s_drainOwner.Value = this;
+        Interlocked.Increment(ref _ownDrains);
         try
         {
             using (await DrainedSection.BeginAsync(node, cancellationToken).ConfigureAwait(false))
@@ -77,6 +78,7 @@ public abstract partial class Job
         }
         finally
         {
+            Interlocked.Decrement(ref _ownDrains);
             s_drainOwner.Value = null;
         }
     }

@@ -65,13 +65,15 @@ public abstract partial class Job
     internal void ForceCancel()
     {
         lock (_lock)
-        {
             UserPaused = false;
+        // Cancelled before it is woken, as job-cancel does.
+        _cancel.Cancel();
+        lock (_lock)
+        {
             if (_isPaused)
                 ExitPausedLocked();
             _resume?.TrySetResult();
         }
-        _cancel.Cancel();
     }
 
     /// <summary>Makes the graph changes of a pending job of a transaction (commit, BLOCK_JOB_COMPLETED, concluded).</summary>

@@ -23,6 +23,8 @@ public abstract partial class Job : IBlockParent
     private TaskCompletionSource? _transitioned;
     private JobStatus _resumeTo;
     private int _inFlight;
+    private int _ownDrains;
+    private volatile bool _runReturned;
     private long _current;
     private long _total;
 
@@ -75,6 +77,13 @@ public abstract partial class Job : IBlockParent
 
     /// <summary>Pauses in effect: the user's and the drained sections'.</summary>
     public int PauseCount => (UserPaused ? 1 : 0) + Volatile.Read(ref _drainPauses);
+
+    /// <summary>
+    /// QEMU's pause_count &gt; 0, as query-block-jobs reports it: <see cref="PauseCount"/>, and a drained section the job
+    /// began itself and holds past the end of its run (a mirror's, until finalized), which QEMU counts as a pause of the
+    /// job too though it never stops for it. The short ones a job takes while it works are qmpd's own and do not show.
+    /// </summary>
+    public bool Paused => PauseCount > 0 || (_runReturned && Volatile.Read(ref _ownDrains) > 0);
 
     /// <summary>Whether the job has work in flight (QEMU's busy: not sleeping at a pause point).</summary>
     public bool Busy { get; private set; }

@@ -39,7 +39,7 @@ public sealed class JobCommands(Machine.Machine machine) : IBlockJobsCommands
     public ValueTask<IReadOnlyList<JobInfo>> QueryJobsAsync(CancellationToken cancellationToken)
     {
         // QEMU lists the newest job first.
-        IReadOnlyList<JobInfo> list = Jobs.Jobs.Reverse().Select(j => new JobInfo
+        IReadOnlyList<JobInfo> list = Jobs.Jobs.Reverse().Where(Listed).Select(j => new JobInfo
         {
             Id = j.Id,
             Type = JobMapping.Type(j),
@@ -54,14 +54,14 @@ public sealed class JobCommands(Machine.Machine machine) : IBlockJobsCommands
     /// <inheritdoc/>
     public ValueTask<IReadOnlyList<BlockJobInfo>> QueryBlockJobsAsync(CancellationToken cancellationToken)
     {
-        IReadOnlyList<BlockJobInfo> list = Jobs.Jobs.Reverse().Where(j => j.IsBlockJob).Select(j => new BlockJobInfo
+        IReadOnlyList<BlockJobInfo> list = Jobs.Jobs.Reverse().Where(j => j.IsBlockJob && Listed(j)).Select(j => new BlockJobInfo
         {
             Type = j.Type,
             Device = j.Id,
             Len = j.TotalProgress,
             Offset = j.CurrentProgress,
             Busy = j.Busy,
-            Paused = j.PauseCount > 0,
+            Paused = j.Paused,
             Speed = j.Speed,
             IoStatus = j.IoFailed ? BlockDeviceIoStatus.Failed : BlockDeviceIoStatus.Ok,
             Ready = j.Status is Qmp.Block.Jobs.JobStatus.Ready or Qmp.Block.Jobs.JobStatus.Standby,
@@ -120,6 +120,9 @@ public sealed class JobCommands(Machine.Machine machine) : IBlockJobsCommands
     /// <inheritdoc/>
     public ValueTask BlockJobFinalizeAsync(BlockJobFinalizeArguments arguments, CancellationToken cancellationToken) =>
         RunAsync(() => Jobs.FindBlockJob(arguments.Id).FinalizeAsync(cancellationToken));
+
+    // A job that went null while the list was read is gone already; QEMU never lists one.
+    private static bool Listed(Job job) => job.Status != Qmp.Block.Jobs.JobStatus.Null;
 
     private static ValueTask Run(Action operation) => RunAsync(() =>
     {
