@@ -15,7 +15,7 @@ namespace Qmp.Daemon;
 
 /// <summary>
 /// One machine inside the daemon: its translator thread, its command table and its monitors.
-/// Start-up listens on every monitor before the guest starts; stopping emits SHUTDOWN (for a
+/// Start-up listens on every monitor before the guest starts and serves them after; stopping emits SHUTDOWN (for a
 /// signal), lets the monitors flush, then ends the machine thread.
 /// </summary>
 internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime lifetime, ILoggerFactory loggers, DaemonExitCode exitCode) : IHostedService, IAsyncDisposable
@@ -73,7 +73,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
             var waitForClient = monitorSpec.Chardev.Server && monitorSpec.Chardev.Wait;
             try
             {
-                await monitor.StartAsync(waitForClient, cancellationToken).ConfigureAwait(false);
+                await monitor.ListenAsync(waitForClient, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
@@ -86,6 +86,10 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
 
         machine.Start();
         StartIncoming(machine, migration);
+        // Clients are served once the guest runs: none sees start-up's RESUME, or the guest not yet running.
+        await machine.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var monitor in _monitors)
+            monitor.Serve();
         _logger.LogInformation("Machine {Name} ({Type}, {Ram} MiB) started {State}", spec.Config.Name ?? "(unnamed)", spec.Config.MachineType,
             spec.Config.RamSize >> 20, spec.Config.StartPaused ? "paused (-S)" : "running");
         _ = machine.ExitRequested.ContinueWith(t =>

@@ -21,6 +21,7 @@ public sealed partial class Machine : IDisposable
     private readonly IMachineBoard? _board;
     private readonly Control _control;
     private Thread? _thread;
+    private Task _started = Task.CompletedTask;
     private volatile RunState _runState = RunState.Prelaunch;
 
     // Blocks the CPU runs between checks of timers and posted work (tens of microseconds).
@@ -101,8 +102,15 @@ public sealed partial class Machine : IDisposable
         _thread.Start();
         // An incoming migration decides at its end whether the guest runs (QEMU's autostart).
         if (!Config.StartPaused && _runState != RunState.InMigrate)
-            Post(VmStart);
+            _started = InvokeAsync(VmStart);
     }
+
+    /// <summary>
+    /// Completes once what <see cref="Start"/> set going has run: the guest running (and RESUME sent), or at
+    /// once when it starts paused. The daemon serves QMP clients only after this, so no client sees start-up's
+    /// RESUME or a machine not yet running, as none does with QEMU.
+    /// </summary>
+    public Task Started => _started;
 
     /// <summary>QMP <c>stop</c>: pause the guest; nothing happens if it is not running.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) =>
@@ -123,8 +131,8 @@ public sealed partial class Machine : IDisposable
             }
             catch (IOException e)
             {
-                // BlockException is an IOException: the node's own reason is kept for the reply.
-                activationError = e.Message;
+                // BlockException is an IOException: the node's own reason is kept for the reply, its first line only (QEMU keeps hints out of QMP).
+                activationError = e.Message.Split('\n')[0];
             }
         }
         await InvokeAsync(() =>

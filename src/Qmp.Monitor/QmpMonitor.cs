@@ -51,12 +51,30 @@ public sealed class QmpMonitor : IAsyncDisposable
     /// </summary>
     public async Task StartAsync(bool waitForClient, CancellationToken cancellationToken)
     {
+        await ListenAsync(waitForClient, cancellationToken).ConfigureAwait(false);
+        Serve();
+    }
+
+    /// <summary>
+    /// The first half of <see cref="StartAsync"/>: listens (or connects) and, with <paramref name="waitForClient"/>,
+    /// waits for the first client, but greets no one before <see cref="Serve"/>. QEMU binds its monitors early and
+    /// serves them from its main loop, once the guest was started.
+    /// </summary>
+    public async Task ListenAsync(bool waitForClient, CancellationToken cancellationToken)
+    {
         await _endpoint.ListenAsync(cancellationToken).ConfigureAwait(false);
         if (waitForClient)
         {
             _logger.LogInformation("Waiting for connection on {Monitor}", _endpoint.Describe(null));
             _waiting = await _endpoint.AcceptAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The second half of <see cref="StartAsync"/>: greets and serves clients, one at a time.</summary>
+    public void Serve()
+    {
+        if (_run is not null)
+            throw new InvalidOperationException("The monitor is served already.");
         _run = Task.Run(() => ServeAsync(_stopping.Token), CancellationToken.None);
     }
 

@@ -24,6 +24,27 @@ public class LifecycleTests
         Assert.False(File.Exists(pidFile), "the pidfile must be removed");
     }
 
+    [Theory]
+    [InlineData("-M", "none")]
+    [InlineData("-M", "pc")]
+    public async Task A_client_that_connects_at_once_finds_the_guest_running_and_no_start_up_RESUME(string option, string machine)
+    {
+        // QEMU serves its monitors only after the guest started, so no client ever sees that RESUME.
+        for (var round = 0; round < 3; round++)
+        {
+            var dir = Qmpd.TempDir();
+            var socketPath = Path.Combine(dir, "qmp.sock");
+            await using var qmpd = Qmpd.Start(["-qmp", $"unix:{socketPath},server=on,wait=off", option, machine]);
+            using var connection = new RawQmpConnection(await Qmpd.ConnectUnixAsync(socketPath));
+            await connection.ReadLineAsync();
+            await connection.SendAsync("""{"execute":"qmp_capabilities"}{"execute":"query-status"}""");
+            Assert.Equal("""{"return": {}}""", await connection.ReadLineAsync());
+            Assert.Equal("""{"return": {"status": "running", "running": true}}""", await connection.ReadLineAsync());
+            await connection.SendAsync("""{"execute":"quit"}""");
+            Assert.DoesNotContain("RESUME", await connection.ReadLineAsync());
+        }
+    }
+
     [Fact]
     public async Task Quit_through_the_harness_ends_the_process_with_exit_code_0()
     {
