@@ -6,8 +6,8 @@ namespace Qmp.Block;
 /// <summary>
 /// A machine's block graph (QEMU's global node list and monitor-owned BlockBackends): opens nodes from
 /// <see cref="BlockdevOptions"/>, names them, keeps the legacy drives (<c>-drive id=</c>), deletes nodes
-/// no one uses, and runs graph-wide drain and (in)activation. Graph changes are serialised; requests
-/// never take the graph's lock.
+/// no one uses, and runs graph-wide drain and (in)activation (BlockGraph.Activation.cs). Graph changes are
+/// serialised; requests never take the graph's lock.
 /// </summary>
 public sealed partial class BlockGraph : IAsyncDisposable
 {
@@ -16,7 +16,6 @@ public sealed partial class BlockGraph : IAsyncDisposable
     private readonly HashSet<BlockNode> _monitorOwned = [];
     private readonly List<BlockBackend> _backends = [];
     private long _autoNameCounter;
-    private volatile bool _inactivationPending;
 
     /// <summary>A backend of this graph applied its error policy to a failed request (the source of BLOCK_IO_ERROR).</summary>
     public event Action<Backends.BlockIoErrorEventArgs>? IoError;
@@ -181,46 +180,6 @@ public sealed partial class BlockGraph : IAsyncDisposable
     /// <summary>Drains every node of the graph (QEMU's bdrv_drain_all_begin).</summary>
     public Task<DrainedSection> DrainAllAsync(CancellationToken cancellationToken = default) =>
         DrainedSection.BeginAsync(Nodes.Where(n => n.ParentLinks.Count == 0).ToList(), cancellationToken);
-
-    /// <summary>Whether every node is active and no inactivation is pending (the guest may run only then).</summary>
-    public bool AllActive => !_inactivationPending && Nodes.All(n => n.Activation == BlockActivation.Active);
-
-    /// <summary>
-    /// Inactivates every node, roots first: every node a request can enter by refuses writes from the start,
-    /// while children stay writable until their parent is done, so it can write its metadata back. The graph
-    /// is marked before anything is tried and stays marked until <see cref="ActivateAllAsync"/> succeeds, so a
-    /// failure part way never leaves a graph that looks active; the caller re-activates on failure.
-    /// </summary>
-    public async Task InactivateAllAsync(CancellationToken cancellationToken = default)
-    {
-        _inactivationPending = true;
-        using var drained = await DrainAllAsync(cancellationToken).ConfigureAwait(false);
-        // Every node a request can enter by (roots, nodes with users) refuses writes before anything is tried.
-        foreach (var node in Nodes.Where(n => (n.ParentLinks.Count == 0 || n.Users.Count > 0) && n.Activation == BlockActivation.Active))
-            node.SetActivation(BlockActivation.Inactivating);
-        foreach (var node in Nodes.Where(n => n.ParentLinks.Count == 0))
-            await node.InactivateAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Activates every node, children before parents; the first failure is thrown after trying them all.</summary>
-    public async Task ActivateAllAsync(CancellationToken cancellationToken = default)
-    {
-        Exception? first = null;
-        foreach (var node in Nodes.Where(n => n.ParentLinks.Count == 0))
-        {
-            try
-            {
-                await node.ActivateAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is BlockException or IOException)
-            {
-                first ??= e;
-            }
-        }
-        if (first is not null)
-            throw first;
-        _inactivationPending = false;
-    }
 
     /// <summary>Flushes and closes every node (machine shutdown).</summary>
     public async ValueTask DisposeAsync()

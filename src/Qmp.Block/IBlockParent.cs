@@ -17,4 +17,10 @@ public interface IBlockParent
 
     /// <summary>Whether requests issued before <see cref="DrainedBegin"/> are still running.</summary>
     bool DrainedPoll();
+
+    /// <summary>
+    /// Whether the node may go inactive under this user (QEMU's blk_can_inactivate): true for devices and the
+    /// monitor's backends; false for a user that must go on writing, which makes inactivation fail.
+    /// </summary>
+    bool AllowsInactivation => true;
 }

@@ -1,13 +1,15 @@
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Qmp.Client;
+using Qmp.Monitor.Tests;
 
 namespace Qmp.Functional.Tests;
 
 /// <summary>
 /// The migration guest (tools/guests/migration) and its memory check: migrated live over a unix
-/// socket between two QEMU 7.2 processes, and between two qmpd processes, the destination keeps
-/// the invariant and runs on; qmpd running it shows progress on serial and leaves memory that
-/// pmemsave dumps consistently.
+/// socket between two QEMU 7.2 processes, and between two qmpd processes over unix, tcp, exec and fd,
+/// the destination keeps the invariant and runs on; saved to a file and restored on a fresh qmpd, it
+/// does too; qmpd running it shows progress on serial and leaves memory that pmemsave dumps consistently.
 /// </summary>
 public sealed class MigrationGuestTests(GuestBuild guests) : IClassFixture<GuestBuild>
 {
@@ -34,42 +36,96 @@ public sealed class MigrationGuestTests(GuestBuild guests) : IClassFixture<Guest
     }
 
     [Theory]
-    [InlineData("qemu")]
-    [InlineData("qmpd")]
-    public async Task Migration_over_unix_leaves_the_destination_consistent_and_running(string emulator)
+    [InlineData("qemu", "unix")]
+    [InlineData("qmpd", "unix")]
+    [InlineData("qmpd", "tcp")]
+    [InlineData("qmpd", "exec")]
+    [InlineData("qmpd", "fd")]
+    public async Task Live_migration_leaves_the_destination_consistent_and_running(string emulator, string transport)
     {
         var qemu = emulator == "qmpd" ? Qmpd.Binary : Qmpd.FindTool("qemu-system-i386", "qemu-system-x86");
         var dir = Qmpd.TempDir();
+        var (outgoing, incoming) = transport switch
+        {
+            "unix" => ($"unix:{dir}/mig.sock", null),
+            "tcp" => ($"tcp:127.0.0.1:{Qmpd.FreeTcpPort()}", null),
+            // A named pipe between two commands: exec on both sides, and still live.
+            "exec" => ($"exec:cat > {dir}/mig.fifo", $"exec:cat {dir}/mig.fifo"),
+            // Each side gets one end of a connected socket pair with getfd (SCM_RIGHTS on its QMP socket).
+            _ => ("fd:mig", "defer"),
+        };
+        if (transport == "exec")
+            await MakeFifoAsync($"{dir}/mig.fifo");
         string[] common = ["-nodefaults", "-display", "none", "-m", "128", "-kernel", guests.Elf("migration")];
         await using var destination = CapturedProcess.Start(qemu, [.. common, "-serial", $"file:{dir}/dst.serial",
-            "-incoming", $"unix:{dir}/mig.sock", "-qmp", $"unix:{dir}/dst.qmp,server=on,wait=off"], keepStdin: true);
+            "-incoming", incoming ?? outgoing, "-qmp", $"unix:{dir}/dst.qmp,server=on,wait=off"], keepStdin: true);
         await using var source = CapturedProcess.Start(qemu, [.. common, "-serial", $"file:{dir}/src.serial",
             "-qmp", $"unix:{dir}/src.qmp,server=on,wait=off"], keepStdin: true);
-        await using var src = await QmpClient.ConnectAsync(new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync($"{dir}/src.qmp"), ownsSocket: true));
-        await using var dst = await QmpClient.ConnectAsync(new System.Net.Sockets.NetworkStream(await Qmpd.ConnectUnixAsync($"{dir}/dst.qmp"), ownsSocket: true));
-        await src.NegotiateAsync();
-        await dst.NegotiateAsync();
+        var (src, srcSocket) = await ConnectAsync($"{dir}/src.qmp");
+        var (dst, dstSocket) = await ConnectAsync($"{dir}/dst.qmp");
+        await using var srcClient = src;
+        await using var dstClient = dst;
+        if (transport == "fd")
+        {
+            var (a, b) = await SocketPairAsync($"{dir}/pair.sock");
+            using (a)
+            using (b)
+            {
+                await PassFdAsync(src, srcSocket, "mig", a);
+                await PassFdAsync(dst, dstSocket, "mig", b);
+            }
+            await dst.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = "fd:mig" });
+        }
         await WaitForMarkersAsync($"{dir}/src.serial", 2, source);
         // The bandwidth cap lifted, as QEMU's tests do to converge with a guest dirtying 98 MiB.
         await src.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 100_000_000_000L });
-        await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{dir}/mig.sock" });
-        JsonNode info;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while ((info = (await src.ExecuteAsync("query-migrate"))!)["status"]!.GetValue<string>() is not ("completed" or "failed"))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the migration did not finish: " + info.ToJsonString());
-            await Task.Delay(20);
-        }
-        Assert.Equal("completed", info["status"]!.GetValue<string>());
+        await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = outgoing });
+        AssertCompleted(await WaitMigrationEndAsync(src));
         // The guest runs on at the destination: its serial port goes on printing markers.
         await WaitForMarkersAsync($"{dir}/dst.serial", Markers($"{dir}/dst.serial") + 1, destination);
         await dst.ExecuteAsync("stop");
-        await dst.ExecuteAsync("pmemsave", new JsonObject { ["val"] = 0, ["size"] = 128 << 20, ["filename"] = $"{dir}/dst.mem" });
-        var result = MigrationGuestCheck.CheckFile($"{dir}/dst.mem");
-        Assert.True(result.Ok, result.ToString());
-        Assert.Equal(25088, result.Pages);
+        await CheckMemoryAsync(dst, $"{dir}/dst.mem");
+        if (transport == "fd")
+        {
+            // The migration took the descriptor: it is no longer the monitor's to close.
+            var closed = await Assert.ThrowsAsync<QmpCommandException>(() => src.ExecuteAsync("closefd", new JsonObject { ["fdname"] = "mig" }));
+            Assert.Equal("File descriptor named 'mig' not found", closed.Description);
+        }
         await src.ExecuteAsync("quit");
         await dst.ExecuteAsync("quit");
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task File_migration_of_a_stopped_guest_restores_on_a_fresh_qmpd_consistent_and_running_on()
+    {
+        var dir = Qmpd.TempDir();
+        string[] common = ["-nodefaults", "-display", "none", "-m", "128", "-kernel", guests.Elf("migration")];
+        await using (var source = Qmpd.Start([.. common, "-serial", $"file:{dir}/src.serial", "-qmp", $"unix:{dir}/src.qmp,server=on,wait=off"]))
+        {
+            var (src, _) = await ConnectAsync($"{dir}/src.qmp");
+            await using var srcClient = src;
+            await WaitForMarkersAsync($"{dir}/src.serial", 2, source);
+            await src.ExecuteAsync("stop");
+            await src.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 100_000_000_000L });
+            await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"file:{dir}/vm.state" });
+            AssertCompleted(await WaitMigrationEndAsync(src));
+            await src.ExecuteAsync("quit");
+        }
+        var saved = Markers($"{dir}/src.serial");
+
+        await using var restored = Qmpd.Start([.. common, "-serial", $"file:{dir}/dst.serial", "-incoming", $"file:{dir}/vm.state",
+            "-qmp", $"unix:{dir}/dst.qmp,server=on,wait=off"]);
+        var (dst, _) = await ConnectAsync($"{dir}/dst.qmp");
+        await using var dstClient = dst;
+        AssertCompleted(await WaitMigrationEndAsync(dst));
+        // Saved stopped, so restored paused: the memory is the source's at its stop.
+        Assert.Equal("paused", (await dst.ExecuteAsync("query-status"))!["status"]!.GetValue<string>());
+        await CheckMemoryAsync(dst, $"{dir}/dst.mem");
+        await dst.ExecuteAsync("cont");
+        await WaitForMarkersAsync($"{dir}/dst.serial", 1, restored);
+        await dst.ExecuteAsync("quit");
+        Assert.True(saved >= 2);
         Directory.Delete(dir, recursive: true);
     }
 
@@ -93,5 +149,61 @@ public sealed class MigrationGuestTests(GuestBuild guests) : IClassFixture<Guest
         Assert.InRange(result.FirstByte, (byte)passes, (byte)(passes + 1));
         await client.ExecuteAsync("quit");
         Directory.Delete(dir, recursive: true);
+    }
+
+    private static async Task CheckMemoryAsync(QmpClient qmp, string dump)
+    {
+        await qmp.ExecuteAsync("pmemsave", new JsonObject { ["val"] = 0, ["size"] = 128 << 20, ["filename"] = dump });
+        var result = MigrationGuestCheck.CheckFile(dump);
+        Assert.True(result.Ok, result.ToString());
+        Assert.Equal(25088, result.Pages);
+    }
+
+    private static async Task<JsonNode> WaitMigrationEndAsync(QmpClient qmp)
+    {
+        JsonNode info;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while ((info = (await qmp.ExecuteAsync("query-migrate"))!)["status"]?.GetValue<string>() is not ("completed" or "failed"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the migration did not finish: " + info.ToJsonString());
+            await Task.Delay(20);
+        }
+        return info;
+    }
+
+    private static void AssertCompleted(JsonNode info) =>
+        Assert.True(info["status"]!.GetValue<string>() == "completed", $"the migration did not complete: {info.ToJsonString()}");
+
+    // The QMP socket is kept: descriptors go over it with SCM_RIGHTS, next to the client's own traffic.
+    private static async Task<(QmpClient Client, Socket Socket)> ConnectAsync(string path)
+    {
+        var socket = await Qmpd.ConnectUnixAsync(path);
+        var client = await QmpClient.ConnectAsync(new NetworkStream(socket, ownsSocket: true));
+        await client.NegotiateAsync();
+        return (client, socket);
+    }
+
+    // A descriptor sent with a bare space (input QMP ignores) waits for the next getfd, as in QEMU.
+    private static async Task PassFdAsync(QmpClient client, Socket qmpSocket, string name, Socket fd)
+    {
+        ScmRights.Send(qmpSocket, " "u8.ToArray(), (int)fd.SafeHandle.DangerousGetHandle());
+        await client.ExecuteAsync("getfd", new JsonObject { ["fdname"] = name });
+    }
+
+    private static async Task<(Socket A, Socket B)> SocketPairAsync(string path)
+    {
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        var a = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await a.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        return (a, await listener.AcceptAsync());
+    }
+
+    private static async Task MakeFifoAsync(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path])!;
+        await mkfifo.WaitForExitAsync();
+        Assert.Equal(0, mkfifo.ExitCode);
     }
 }

@@ -23,4 +23,8 @@ internal sealed class CommitJobBaseUser(string jobId) : IBlockParent
 
     /// <inheritdoc/>
     public bool DrainedPoll() => false;
+
+    /// <inheritdoc/>
+    /// <remarks>The job writes the base (QEMU's base BlockBackend holds the write permission), so the base stays active.</remarks>
+    public bool AllowsInactivation => false;
 }

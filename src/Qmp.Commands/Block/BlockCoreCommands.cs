@@ -70,6 +70,8 @@ public sealed class BlockCoreCommands(Machine.Machine machine) : IBlockCoreComma
             var node = Graph.Lookup(arguments.Device, arguments.NodeName);
             if (node.ReadOnly)
                 throw new BlockGraphException($"Node '{node.NodeName}' is read only");
+            if (node.Activation != BlockActivation.Active)
+                throw new BlockGraphException("Permission 'resize' unavailable on inactive node");
             using (await DrainedSection.BeginAsync(node, cancellationToken).ConfigureAwait(false))
                 await node.TruncateAsync(arguments.Size, cancellationToken).ConfigureAwait(false);
             foreach (var backend in node.Users.OfType<Qmp.Block.Backends.BlockBackend>())
@@ -93,6 +95,10 @@ public sealed class BlockCoreCommands(Machine.Machine machine) : IBlockCoreComma
     /// <inheritdoc/>
     public ValueTask BlockdevDelAsync(BlockdevDelArguments arguments, CancellationToken cancellationToken) =>
         Run(() => Graph.DeleteAsync(arguments.NodeName, cancellationToken));
+
+    /// <inheritdoc/>
+    public ValueTask BlockdevSetActiveAsync(BlockdevSetActiveArguments arguments, CancellationToken cancellationToken) =>
+        Run(() => Graph.SetActiveAsync(arguments.NodeName, arguments.Active, cancellationToken));
 
     private static ValueTask Run(Func<Task> operation) => BlockErrors.RunAsync(operation);
 }

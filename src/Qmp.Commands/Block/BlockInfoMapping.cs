@@ -23,6 +23,7 @@ internal static class BlockInfoMapping
             Drv = node.DriverName,
             BackingFile = node.Backing?.Filename,
             BackingFileDepth = depth,
+            Active = node.Activation == BlockActivation.Active,
             Encrypted = false,
             DetectZeroes = node.DetectZeroes switch
             {

@@ -49,7 +49,7 @@ internal sealed class MigrationConnection : IDisposable
                     s.Dispose();
                     throw;
                 }
-                return new MigrationConnection(new NetworkStream(s, ownsSocket: false), s, null);
+                return new MigrationConnection(new SocketChannelStream(s), s, null);
             case ExecMigrationAddress exec:
                 var process = StartProcess(exec, redirectInput: true);
                 return new MigrationConnection(process.StandardInput.BaseStream, null, process);
@@ -79,7 +79,7 @@ internal sealed class MigrationConnection : IDisposable
     public static MigrationConnection Accepted(Socket socket)
     {
         Tune(socket);
-        return new MigrationConnection(new NetworkStream(socket, ownsSocket: false), socket, null);
+        return new MigrationConnection(new SocketChannelStream(socket), socket, null);
     }
 
     /// <summary>The destination's end of an exec channel: the command's stdout.</summary>
@@ -93,8 +93,11 @@ internal sealed class MigrationConnection : IDisposable
     /// Either end of an <c>fd:</c> channel (a socket, a pipe or a file) as a plain stream, without a return
     /// path, as QEMU's fd: channel. The channel owns the descriptor from now on.
     /// </summary>
-    public static MigrationConnection FromDescriptor(FdMigrationAddress fd, FileAccess access) =>
-        new(new FileStream(fd.Handle, access, 1), null, null);
+    public static MigrationConnection FromDescriptor(FdMigrationAddress fd, FileAccess access)
+    {
+        DescriptorMode.MakeBlocking(fd.Handle);
+        return new(new FileStream(fd.Handle, access, 1), null, null);
+    }
 
     /// <summary>The destination's end of a file channel.</summary>
     /// <exception cref="MigrationException">The file cannot be opened.</exception>
@@ -179,7 +182,7 @@ internal sealed class MigrationConnection : IDisposable
             try
             {
                 // The destination writes its reason before it closes; it may already be waiting in our buffer.
-                _socket!.ReceiveTimeout = 1000;
+                Data.ReadTimeout = 1000;
                 if (Data.ReadByte() == Stream.MigrationFormat.AckError)
                 {
                     using var reader = new BinaryReader(Data, System.Text.Encoding.UTF8, leaveOpen: true);

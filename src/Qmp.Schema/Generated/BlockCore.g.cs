@@ -668,6 +668,11 @@ public sealed partial class BlockDeviceInfo : IQapiType<BlockDeviceInfo>
     public required long BackingFileDepth { get; set; }
 
     /// <summary>
+    /// <c>active</c>: true if the backend is active; typical cases for inactive backends are on the migration source instance after migration completes and on the destination before it completes.  (since: 10.0)
+    /// </summary>
+    public required bool Active { get; set; }
+
+    /// <summary>
     /// <c>encrypted</c>: true if the backing device is encrypted
     /// </summary>
     public required bool Encrypted { get; set; }
@@ -722,7 +727,7 @@ public sealed partial class BlockDeviceInfo : IQapiType<BlockDeviceInfo>
     /// </summary>
     public required long WriteThreshold { get; set; }
 
-    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["file", "node-name", "ro", "drv", "backing_file", "backing_file_depth", "encrypted", "detect_zeroes", "bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr", "image", "cache", "write_threshold"]);
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["file", "node-name", "ro", "drv", "backing_file", "backing_file_depth", "active", "encrypted", "detect_zeroes", "bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr", "image", "cache", "write_threshold"]);
 
     /// <summary>
     /// Reads a <see cref="BlockDeviceInfo"/> with QEMU's argument checks.
@@ -754,6 +759,9 @@ public sealed partial class BlockDeviceInfo : IQapiType<BlockDeviceInfo>
         if (!obj.TryGetPropertyValue("backing_file_depth", out var vBackingFileDepth_json))
             throw QapiInput.Missing(QapiInput.Member(path, "backing_file_depth"));
         var vBackingFileDepth = QapiInput.Int(vBackingFileDepth_json, QapiInput.Member(path, "backing_file_depth"));
+        if (!obj.TryGetPropertyValue("active", out var vActive_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "active"));
+        var vActive = QapiInput.Bool(vActive_json, QapiInput.Member(path, "active"));
         if (!obj.TryGetPropertyValue("encrypted", out var vEncrypted_json))
             throw QapiInput.Missing(QapiInput.Member(path, "encrypted"));
         var vEncrypted = QapiInput.Bool(vEncrypted_json, QapiInput.Member(path, "encrypted"));
@@ -787,7 +795,7 @@ public sealed partial class BlockDeviceInfo : IQapiType<BlockDeviceInfo>
         if (!obj.TryGetPropertyValue("write_threshold", out var vWriteThreshold_json))
             throw QapiInput.Missing(QapiInput.Member(path, "write_threshold"));
         var vWriteThreshold = QapiInput.Int(vWriteThreshold_json, QapiInput.Member(path, "write_threshold"));
-        var result = new BlockDeviceInfo { File = vFile, NodeName = vNodeName, Ro = vRo, Drv = vDrv, BackingFile = vBackingFile, BackingFileDepth = vBackingFileDepth, Encrypted = vEncrypted, DetectZeroes = vDetectZeroes, Bps = vBps, BpsRd = vBpsRd, BpsWr = vBpsWr, Iops = vIops, IopsRd = vIopsRd, IopsWr = vIopsWr, Image = vImage, Cache = vCache, WriteThreshold = vWriteThreshold };
+        var result = new BlockDeviceInfo { File = vFile, NodeName = vNodeName, Ro = vRo, Drv = vDrv, BackingFile = vBackingFile, BackingFileDepth = vBackingFileDepth, Active = vActive, Encrypted = vEncrypted, DetectZeroes = vDetectZeroes, Bps = vBps, BpsRd = vBpsRd, BpsWr = vBpsWr, Iops = vIops, IopsRd = vIopsRd, IopsWr = vIopsWr, Image = vImage, Cache = vCache, WriteThreshold = vWriteThreshold };
         known = _qapiMemberNames;
         return result;
     }
@@ -812,6 +820,7 @@ public sealed partial class BlockDeviceInfo : IQapiType<BlockDeviceInfo>
         if (BackingFile is not null)
             obj.Add("backing_file", JsonValue.Create(BackingFile));
         obj.Add("backing_file_depth", JsonValue.Create(BackingFileDepth));
+        obj.Add("active", JsonValue.Create(Active));
         obj.Add("encrypted", JsonValue.Create(Encrypted));
         obj.Add("detect_zeroes", JsonValue.Create(DetectZeroes.ToWire()));
         obj.Add("bps", JsonValue.Create(Bps));
@@ -2768,6 +2777,66 @@ public sealed partial class BlockdevDelArguments : IQapiType<BlockdevDelArgument
 }
 
 /// <summary>
+/// Arguments of <c>blockdev-set-active</c>.
+/// </summary>
+public sealed partial class BlockdevSetActiveArguments : IQapiType<BlockdevSetActiveArguments>
+{
+    /// <summary>
+    /// <c>node-name</c> (optional)
+    /// </summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>
+    /// <c>active</c>
+    /// </summary>
+    public required bool Active { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["node-name", "active"]);
+
+    /// <summary>
+    /// Reads a <see cref="BlockdevSetActiveArguments"/> with QEMU's argument checks.
+    /// </summary>
+    public static BlockdevSetActiveArguments FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static BlockdevSetActiveArguments Read(JsonNode? node) => FromJson(node);
+
+    internal static BlockdevSetActiveArguments ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        string? vNodeName = obj.TryGetPropertyValue("node-name", out var vNodeName_json) ? QapiInput.Str(vNodeName_json, QapiInput.Member(path, "node-name")) : null;
+        if (!obj.TryGetPropertyValue("active", out var vActive_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "active"));
+        var vActive = QapiInput.Bool(vActive_json, QapiInput.Member(path, "active"));
+        var result = new BlockdevSetActiveArguments { NodeName = vNodeName, Active = vActive };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        if (NodeName is not null)
+            obj.Add("node-name", JsonValue.Create(NodeName));
+        obj.Add("active", JsonValue.Create(Active));
+    }
+}
+
+/// <summary>
 /// An enumeration of the I/O operation types
 /// </summary>
 public enum IoOperationType
@@ -3165,5 +3234,15 @@ public interface IBlockCoreCommands
     /// otherwise being used.
     /// </summary>
     ValueTask BlockdevDelAsync(BlockdevDelArguments arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>blockdev-set-active</c>: Activate or inactivate a block node.  Use this to manage the
+    /// handover of images on migration when another process serves them.
+    /// 
+    /// Activating a node activates all of its child nodes first.
+    /// Inactivating a node also inactivates those of its child nodes that
+    /// no still active node uses.
+    /// </summary>
+    ValueTask BlockdevSetActiveAsync(BlockdevSetActiveArguments arguments, CancellationToken cancellationToken);
 
 }

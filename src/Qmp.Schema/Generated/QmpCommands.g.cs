@@ -29,6 +29,7 @@ public static partial class QmpCommands
         new("blockdev-snapshot", false, true, [], true),
         new("blockdev-add", false, true, [], true),
         new("blockdev-del", false, true, [], true),
+        new("blockdev-set-active", false, true, [], true),
         new("job-pause", false, false, [], true),
         new("job-resume", false, false, [], true),
         new("job-cancel", false, false, [], true),
@@ -183,6 +184,12 @@ public static partial class QmpCommands
         {
             var parsed = BlockdevDelArguments.FromJson(arguments);
             await blockCore.BlockdevDelAsync(parsed, cancellationToken).ConfigureAwait(false);
+            return new JsonObject();
+        };
+        handlers["blockdev-set-active"] = async (arguments, cancellationToken) =>
+        {
+            var parsed = BlockdevSetActiveArguments.FromJson(arguments);
+            await blockCore.BlockdevSetActiveAsync(parsed, cancellationToken).ConfigureAwait(false);
             return new JsonObject();
         };
         handlers["job-pause"] = async (arguments, cancellationToken) =>
