@@ -24,6 +24,8 @@ internal sealed class OutgoingMigration
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly RamCounters _counters = new();
     private readonly HashSet<MigrationCapability> _capabilities;
+    // Each pass's time and bytes, for the completion log line (the first few dozen).
+    private readonly System.Text.StringBuilder _passes = new();
     private volatile MigrationConnection? _connection;
     private RamSender? _ram;
     private MigrationWriter? _writer;
@@ -134,14 +136,12 @@ internal sealed class OutgoingMigration
             writer.WriteHeader();
             writer.WriteConfig(MachineState.Describe(_machine, _capabilities.Contains(MigrationCapability.ValidateUuid)));
             var ram = new RamSender(MachineState.RamBlocks(_machine));
-            _machine.InvokeAsync(() =>
-            {
-                ram.StartTracking();
-                // Serialise the devices once now, thrown away: their save code is compiled while the guest
-                // still runs instead of inside the downtime.
-                MachineState.Capture(_machine, RunState.Running);
-            }, token).GetAwaiter().GetResult();
             _ram = ram;
+            _machine.InvokeAsync(ram.StartTracking, token).GetAwaiter().GetResult();
+            // Serialise the devices once now, thrown away: their save code is compiled while the guest still runs
+            // instead of inside the downtime. Not waited for: the first pass goes on meanwhile.
+            _ = _machine.InvokeAsync(() => MachineState.Capture(_machine, RunState.Running), token)
+                .ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             SyncPass(ram);
             _setupTime = (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
             if (!_manager.Transition(this, MigrationStatus.Setup, MigrationStatus.Active))
@@ -149,8 +149,10 @@ internal sealed class OutgoingMigration
 
             Iterate(ram, writer, token);
 
+            var stopping = Stopwatch.GetTimestamp();
             stoppedFrom = _machine.EnterFinishMigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
             Interlocked.Exchange(ref _stoppedAt, Stopwatch.GetTimestamp());
+            var phases = new SwitchoverPhases(stopping);
             _precopyBytes = writer.BytesWritten;
             limiter.Enabled = false;
             _machine.ThrottlePercentage = 0;
@@ -159,26 +161,44 @@ internal sealed class OutgoingMigration
 
             // The destination must not open the images before the source has flushed and unlocked them.
             inactivated = true;
-            _machine.Block.InactivateAllAsync(token).GetAwaiter().GetResult();
+            phases.Mark("stop");
+            try
+            {
+                _machine.Block.InactivateAllAsync(token).GetAwaiter().GetResult();
+            }
+            catch (IOException e)
+            {
+                // A block failure, not the channel's: reported as such, not as a broken socket.
+                throw new MigrationException($"Failed to inactivate block nodes: {e.Message.Split('\n')[0]}", e);
+            }
+            phases.Mark("inactivate");
             SyncPass(ram);
+            var lastPages = ram.PendingPages;
             ram.SendPending(writer, _counters, token);
+            phases.Mark($"ram {lastPages} pages");
             var sections = _machine.InvokeAsync(() => MachineState.Capture(_machine, stoppedFrom.Value), token).GetAwaiter().GetResult();
             foreach (var section in sections)
                 writer.WriteSection(section);
             writer.WriteEnd();
             writer.Flush();
             connection.Data.Flush();
+            phases.Mark("devices");
             if (connection.HasReturnPath && connection.ReadAnswer() is { } refusal)
                 throw new MigrationException($"the destination refused the migration: {refusal}");
+            phases.Mark("destination");
             connection.Dispose();
 
-            _machine.LeaveFinishMigrateAsync(completed: true, stoppedFrom.Value, CancellationToken.None).GetAwaiter().GetResult();
+            // As QEMU: downtime and total-time end when the destination has confirmed the stream, before the
+            // source's own switch to postmigrate.
             var end = Stopwatch.GetTimestamp();
             _downtime = (long)Stopwatch.GetElapsedTime(_stoppedAt, end).TotalMilliseconds;
+            _machine.LeaveFinishMigrateAsync(completed: true, stoppedFrom.Value, CancellationToken.None).GetAwaiter().GetResult();
+            phases.Mark("postmigrate");
             Interlocked.Exchange(ref _ended, end);
             ram.StopTracking();
+            ram.Dispose();
             _manager.Finish(this, MigrationStatus.Completed, null);
-            _logger.LogInformation("Migration to {Address} completed: {Bytes} bytes, downtime {Downtime} ms", _address.Display, writer.BytesWritten, _downtime);
+            _logger.LogInformation("Migration to {Address} completed: {Bytes} bytes, downtime {Downtime} ms ({Phases}); setup {Setup} ms, passes {Passes}", _address.Display, writer.BytesWritten, _downtime, phases.ToString(), _setupTime, _passes.ToString());
         }
         catch (Exception e)
         {
@@ -205,6 +225,8 @@ internal sealed class OutgoingMigration
             writer.Flush();
             var seconds = Math.Max(Stopwatch.GetElapsedTime(passStart).TotalSeconds, 1e-6);
             var passBytes = writer.BytesWritten - bytesBefore;
+            if (_passes.Length < 600)
+                _passes.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(_passes.Length > 0 ? ", " : "")}{seconds * 1000:F0} ms {passBytes / 1e6:F1} MB");
             var parameters = _manager.Parameters;
             // A pass too short to measure says nothing about the link: assume max-bandwidth.
             var bandwidth = seconds < 0.001 ? (double)parameters.MaxBandwidth : passBytes / seconds;
@@ -259,6 +281,7 @@ internal sealed class OutgoingMigration
         _connection?.Abort();
         _machine.ThrottlePercentage = 0;
         _ram?.StopTracking();
+        _ram?.Dispose();
         if (inactivated || !_machine.Block.AllActive)
         {
             try
@@ -267,7 +290,7 @@ internal sealed class OutgoingMigration
             }
             catch (IOException e)
             {
-                reason = $"{reason}; block nodes could not be reactivated ({e.Message}), the guest stays paused";
+                reason = $"{reason}; block nodes could not be reactivated ({e.Message.Split('\n')[0]}), the guest stays paused";
                 _logger.LogError(e, "Block nodes could not be reactivated after a failed migration");
             }
         }

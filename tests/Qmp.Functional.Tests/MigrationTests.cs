@@ -38,6 +38,8 @@ public sealed partial class MigrationTests(GuestBuild guests) : IClassFixture<Gu
 
         Assert.Equal("completed", info["status"]!.GetValue<string>());
         Assert.Equal("postmigrate", await StatusAsync(source));
+        // The destination answers the source before it starts the guest: wait for its own end, as the other tests do.
+        await WaitMigrationEndAsync(target.Qmp);
         Assert.Equal("running", await StatusAsync(target));
         Assert.True(info["downtime"]!.GetValue<long>() >= 0);
         Assert.Equal(64L << 20, info["ram"]!["total"]!.GetValue<long>());

@@ -22,10 +22,10 @@ public sealed class InspectorTests : IDisposable
         using var file = File.OpenRead(path);
         var lines = MigrationStreamInspector.Describe(file).ToList();
 
-        Assert.Equal("header: qmpd migration stream version 1", lines[0]);
+        Assert.Equal($"header: qmpd migration stream version {MigrationFormat.Version}", lines[0]);
         Assert.Contains(lines, l => l.Contains("config: machine pc-i440fx-10.0, uuid (not sent)", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("ram block pc.ram: 16777216 bytes (4096 pages)", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("ram pc.ram 0x0..0x1000000: 16 records", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("ram pc.ram 0x0..0x1000000: 1 records, 0 pages with data, 4096 zero pages", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("section cpu instance 0 version 1", StringComparison.Ordinal));
         Assert.EndsWith($"end ({new FileInfo(path).Length} bytes)", lines[^1], StringComparison.Ordinal);
     }

@@ -46,7 +46,7 @@ public sealed class StreamErrorTests : IDisposable
         var path = Path.Combine(_dir, "bad-version");
         await File.WriteAllBytesAsync(path, [.. MigrationFormat.Magic, 9, 0, 0, 0]);
         var error = await LoadAsync(TestMachines.Config(), path);
-        Assert.Equal("migration stream version 9 is not supported (this build reads 1)", error);
+        Assert.Equal($"migration stream version 9 is not supported (this build reads {MigrationFormat.Version})", error);
     }
 
     [Fact]

@@ -5,11 +5,12 @@ using Qmp.Client;
 namespace Qmp.Bench;
 
 /// <summary>
-/// qmp-bench migrate [--rounds N] [--only qemu|qmpd]: live migration over a unix socket, source
+/// qmp-bench migrate [--rounds N] [--only qemu|qmpd] [--scenario TEXT] [--log] [--qmpd PATH]: live migration over a unix socket, source
 /// and destination on this host, for three guests with 1 GiB of RAM: idle (the demo guest, RAM
 /// almost all zero pages), fully written (tools/guests/migration writing every page once, then
 /// halted; bandwidth cap lifted) and dirtying (the migration guest rewriting 98 MiB nonstop; cap
-/// lifted). Reports the medians of query-migrate's total-time and downtime and the bytes sent,
+/// lifted). Reports the medians of query-migrate's total-time and downtime, of the time the guest ran nowhere
+/// (the source's STOP to the destination's RESUME, by event timestamps) and the bytes sent,
 /// for QEMU (qemu-system-i386 TCG, when installed) and for qmpd when it can migrate (its column
 /// says why not otherwise). migration-block.md §0 has QEMU's figures on these machines.
 /// </summary>
@@ -29,12 +30,18 @@ internal static class MigrationBench
     {
         var rounds = 3;
         string? only = null;
+        string? scenarioFilter = null;
+        var log = false;
+        var qmpd = Path.Combine(AppContext.BaseDirectory, "qmpd");
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--only": only = args[++i]; break;
+                case "--scenario": scenarioFilter = args[++i]; break;
+                case "--log": log = true; break;
+                case "--qmpd": qmpd = Path.GetFullPath(args[++i]); break;
                 default: Console.Error.WriteLine($"qmp-bench migrate: unknown option {args[i]}"); return 2;
             }
         }
@@ -49,11 +56,13 @@ internal static class MigrationBench
             else if (only is null or "qemu")
                 emulators.Add(("qemu 7.2", qemu));
             if (only is null or "qmpd")
-                emulators.Add(("qmpd", Path.Combine(AppContext.BaseDirectory, "qmpd")));
+                emulators.Add(("qmpd", qmpd));
             Console.WriteLine($"{Environment.ProcessorCount} cores, {rounds} rounds, unix socket, medians of query-migrate's figures");
-            Console.WriteLine($"{"scenario",-36} {"emulator",-9} {"total ms",9} {"downtime ms",12} {"MB sent",9} {"syncs",6}");
+            Console.WriteLine($"{"scenario",-36} {"emulator",-9} {"total ms",9} {"downtime ms",12} {"stop-resume",12} {"MB sent",9} {"syncs",6}  (each round: total/downtime)");
             foreach (var scenario in _scenarios)
             {
+                if (scenarioFilter is not null && !scenario.Name.Contains(scenarioFilter, StringComparison.OrdinalIgnoreCase))
+                    continue;
                 foreach (var (name, binary) in emulators)
                 {
                     var runs = new List<MigrationResult>();
@@ -62,7 +71,10 @@ internal static class MigrationBench
                     {
                         try
                         {
-                            runs.Add(await MigrationRun.RunAsync(binary, Path.Combine(guests, scenario.Guest + ".elf"), scenario.Append, scenario.ReadyText, scenario.MaxBandwidth));
+                            var run = await MigrationRun.RunAsync(binary, Path.Combine(guests, scenario.Guest + ".elf"), scenario.Append, scenario.ReadyText, scenario.MaxBandwidth);
+                            runs.Add(run);
+                            if (log)
+                                Console.WriteLine($"--- {scenario.Name}, {name}, round {round + 1}: {run.TotalMs} / {run.DowntimeMs} ms\n{run.Log}");
                         }
                         catch (Exception e) when (e is InvalidOperationException or QmpCommandException or IOException or TimeoutException)
                         {
@@ -75,7 +87,8 @@ internal static class MigrationBench
                         continue;
                     }
                     Console.WriteLine($"{scenario.Name,-36} {name,-9} {Stats.Median(runs.Select(r => r.TotalMs)),9:F0} {Stats.Median(runs.Select(r => r.DowntimeMs)),12:F0} "
-                        + $"{Stats.Median(runs.Select(r => r.Transferred / 1e6)),9:F1} {Stats.Median(runs.Select(r => (double)r.Syncs)),6:F0}");
+                        + $"{Stats.Median(runs.Select(r => r.StopToResumeMs)),12:F0} {Stats.Median(runs.Select(r => r.Transferred / 1e6)),9:F1} {Stats.Median(runs.Select(r => (double)r.Syncs)),6:F0}  "
+                        + string.Join(" ", runs.Select(r => $"{r.TotalMs:F0}/{r.DowntimeMs:F0}")));
                 }
             }
             return 0;

@@ -34,6 +34,9 @@ internal static class MigrationRun
             }
             if (maxBandwidth is { } bandwidth)
                 await src.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = bandwidth });
+            using var events = new CancellationTokenSource();
+            var stopped = src.WaitEventAsync("STOP", events.Token);
+            var resumed = dst.WaitEventAsync("RESUME", events.Token);
             await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{dir}/mig.sock" });
             while (true)
             {
@@ -42,7 +45,20 @@ internal static class MigrationRun
                 if (status == "completed")
                 {
                     var ram = info["ram"];
-                    return new MigrationResult(Number(info["total-time"]), Number(info["downtime"]), (long)Number(ram?["transferred"]), (long)Number(ram?["dirty-sync-count"]));
+                    events.CancelAfter(TimeSpan.FromSeconds(5));
+                    var stopToResume = double.NaN;
+                    try
+                    {
+                        stopToResume = ((await resumed).Timestamp - (await stopped).Timestamp).TotalMilliseconds;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // An event never came: the column says n/a.
+                    }
+                    await QuitAsync(src, source);
+                    await QuitAsync(dst, destination);
+                    return new MigrationResult(Number(info["total-time"]), Number(info["downtime"]), stopToResume, (long)Number(ram?["transferred"]),
+                        (long)Number(ram?["dirty-sync-count"]), $"source:\n{source.Output}\ndestination:\n{destination.Output}");
                 }
                 if (status is "failed" or "cancelled")
                     throw new InvalidOperationException($"migration {status}: {info["error-desc"]?.GetValue<string>()}");
@@ -57,6 +73,20 @@ internal static class MigrationRun
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    // Ends an emulator so that its output is complete (--log); one that does not go is killed on dispose.
+    private static async Task QuitAsync(QmpClient client, CapturedProcess process)
+    {
+        try
+        {
+            await client.ExecuteAsync("quit");
+            await process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception e) when (e is IOException or QmpCommandException or TimeoutException or OperationCanceledException)
+        {
+            // Disposing the process kills it.
         }
     }
 

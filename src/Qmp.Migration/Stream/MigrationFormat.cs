@@ -1,7 +1,7 @@
 namespace Qmp.Migration.Stream;
 
 /// <summary>
-/// The qmpd migration stream (version 1). All integers are little-endian; a <c>str</c> is a u16 byte
+/// The qmpd migration stream (version 2). All integers are little-endian; a <c>str</c> is a u16 byte
 /// count and UTF-8 bytes.
 /// <code>
 ///  +----------------------+--------------+
@@ -10,9 +10,10 @@ namespace Qmp.Migration.Stream;
 ///  | 0x01 CONFIG | len u32 | machine type str | blocks u16 | { name str | size u64 }* |
 ///  |             |         | has-uuid u8 | [uuid 16 bytes]                           |   once, first
 ///  +-------------+---------------------------------------------------------------------+
-///  | 0x02 RAM    | block u16 | pages u16 | { page-header u64 | [4096 data bytes] }*   |   any number,
-///  |             |   page-header = byte offset in the block | flags (bit 0: zero page, |   each pass
-///  |             |   no data follows)                                                 |
+///  | 0x02 RAM    | kind u8 | block u16 | pages u32 | offset u64 | [pages x 4096 bytes] |   any number,
+///  |             |   a run of consecutive pages from the byte offset (page aligned):   |   each pass
+///  |             |   kind 0 = all zero, nothing follows (at most the block);           |
+///  |             |   kind 1 = their data follows (at most 256 pages)                   |
 ///  +-------------+---------------------------------------------------------------------+
 ///  | 0x03 SECTION| name str | instance u32 | version u32 | len u32 | payload            |   device state,
 ///  |             |   "globalstate" (source run state), "timer" (guest clock), "cpu",  |   after the last
@@ -30,15 +31,22 @@ internal static class MigrationFormat
     public static ReadOnlySpan<byte> Magic => "QMPDMIG\n"u8;
 
     /// <summary>The stream version this build writes and reads.</summary>
-    public const uint Version = 1;
+    /// <remarks>2: RAM records carry runs of pages (1 had one header per page).</remarks>
+    public const uint Version = 2;
 
     /// <summary>Guest page size on the wire.</summary>
     public const int PageSize = 4096;
 
-    /// <summary>Page-header flag: the page is all zeroes and no data follows.</summary>
-    public const ulong ZeroPage = 1;
+    /// <summary>Bytes of a RAM record's header after its tag: kind, block, pages, offset.</summary>
+    public const int RamHeaderSize = 1 + 2 + 4 + 8;
 
-    /// <summary>Most pages in one RAM record.</summary>
+    /// <summary>RAM record kind: a run of zero pages, no data follows.</summary>
+    public const byte RamZero = 0;
+
+    /// <summary>RAM record kind: a run of pages with their data.</summary>
+    public const byte RamData = 1;
+
+    /// <summary>Most pages in one RAM record with data (1 MiB: pacing and cancel stay fine-grained).</summary>
     public const int MaxPagesPerRecord = 256;
 
     /// <summary>Return-path byte: the destination loaded the stream.</summary>

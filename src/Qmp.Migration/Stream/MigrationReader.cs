@@ -10,9 +10,10 @@ namespace Qmp.Migration.Stream;
 /// </summary>
 internal sealed class MigrationReader(System.IO.Stream stream)
 {
-    private readonly BufferedStream _stream = new(stream, 1 << 20);
+    // Small enough that a data run (up to 1 MiB) is mostly read straight into guest RAM, past the buffer.
+    private readonly BufferedStream _stream = new(stream, 64 << 10);
     private readonly byte[] _page = new byte[MigrationFormat.PageSize];
-    private readonly byte[] _scratch = new byte[8];
+    private readonly byte[] _scratch = new byte[16];
 
     /// <summary>Bytes consumed so far.</summary>
     public long BytesRead { get; private set; }
@@ -65,64 +66,80 @@ internal sealed class MigrationReader(System.IO.Stream stream)
     }
 
     /// <summary>
-    /// Reads a RAM record's body into <paramref name="blocks"/>: data pages are copied, zero pages cleared. For a
-    /// block with a <paramref name="written"/> bitmap (discarded before loading, so all zero) only pages this
-    /// stream wrote need clearing; without one the page is checked first.
+    /// Reads a RAM record's body into <paramref name="blocks"/>: a data run straight into guest RAM, a zero run by
+    /// clearing what may hold data. For a block with a <paramref name="written"/> bitmap (discarded before loading,
+    /// so all zero) only pages this stream wrote need clearing; without one each page is checked first.
     /// </summary>
     public void ReadRam(IReadOnlyList<RamBlock> blocks, IReadOnlyList<long[]?> written, RamCounters counters)
     {
-        var index = U16("a RAM record");
-        var pages = U16("a RAM record");
-        if (index >= blocks.Count)
-            throw new MigrationLoadException($"RAM record for block {index}, but the configuration has {blocks.Count}");
+        var (kind, index, first, pages) = ReadRamHeader(blocks.Count, i => blocks[i].Size, i => blocks[i].Name);
         var block = blocks[index];
         var bitmap = written[index];
-        for (var i = 0; i < pages; i++)
+        if (kind == MigrationFormat.RamData)
         {
-            var header = U64("a RAM page header");
-            var offset = (long)(header & ~(ulong)(MigrationFormat.PageSize - 1));
-            if (offset < 0 || offset > block.Size - MigrationFormat.PageSize)
-                throw new MigrationLoadException($"RAM page at offset 0x{offset:x} is outside block '{block.Name}' of 0x{block.Size:x} bytes");
-            var target = block.GetSpan(offset, MigrationFormat.PageSize);
-            var page = offset / MigrationFormat.PageSize;
-            if ((header & MigrationFormat.ZeroPage) != 0)
-            {
-                // Writing an untouched page would allocate it: clear only what may hold data.
-                if (bitmap is null ? target.ContainsAnyExcept((byte)0) : (bitmap[page >> 6] & (1L << (int)(page & 63))) != 0)
-                    target.Clear();
-                counters.Zero++;
-                continue;
-            }
-            ReadExactly(_page, $"a page of RAM block '{block.Name}'");
-            _page.CopyTo(target);
+            ReadExactly(block.GetSpan(first * MigrationFormat.PageSize, (int)pages * MigrationFormat.PageSize), $"a page of RAM block '{block.Name}'");
             if (bitmap is not null)
-                bitmap[page >> 6] |= 1L << (int)(page & 63);
-            counters.Normal++;
+                SetBits(bitmap, first, pages);
+            counters.Normal += pages;
+            return;
         }
+        for (var page = first; page < first + pages; page++)
+        {
+            // Writing an untouched page would allocate it: clear only what may hold data.
+            if (bitmap is not null)
+            {
+                var word = bitmap[page >> 6];
+                if (word == 0)
+                {
+                    page |= 63;
+                    continue;
+                }
+                if ((word & (1L << (int)(page & 63))) == 0)
+                    continue;
+            }
+            var target = block.GetSpan(page * MigrationFormat.PageSize, MigrationFormat.PageSize);
+            if (target.ContainsAnyExcept((byte)0))
+                target.Clear();
+        }
+        counters.Zero += pages;
     }
 
     /// <summary>Skips a RAM record's body (the analyzer): its block index, zero pages, data pages and offset range.</summary>
-    public (int Block, int Zero, int Normal, long First, long Last) SkipRam()
+    public (int Block, long Zero, long Normal, long First, long Last) SkipRam(IReadOnlyList<RamBlockInfo> blocks)
     {
-        var index = U16("a RAM record");
-        var pages = U16("a RAM record");
-        int zero = 0, normal = 0;
-        long first = long.MaxValue, last = -1;
+        var (kind, index, first, pages) = ReadRamHeader(blocks.Count, i => blocks[i].Size, i => blocks[i].Name);
+        var offset = first * MigrationFormat.PageSize;
+        var last = offset + ((pages - 1) * MigrationFormat.PageSize);
+        if (kind == MigrationFormat.RamZero)
+            return (index, pages, 0, offset, last);
         for (var i = 0; i < pages; i++)
-        {
-            var header = U64("a RAM page header");
-            var offset = (long)(header & ~(ulong)(MigrationFormat.PageSize - 1));
-            first = Math.Min(first, offset);
-            last = Math.Max(last, offset);
-            if ((header & MigrationFormat.ZeroPage) != 0)
-            {
-                zero++;
-                continue;
-            }
             ReadExactly(_page, "a RAM page");
-            normal++;
-        }
-        return (index, zero, normal, first, last);
+        return (index, 0, pages, offset, last);
+    }
+
+    // The header after the tag, checked against the configuration: kind, block index, first page, page count.
+    private (byte Kind, int Block, long First, long Pages) ReadRamHeader(int blockCount, Func<int, long> size, Func<int, string> name)
+    {
+        ReadExactly(_scratch.AsSpan(0, MigrationFormat.RamHeaderSize), "a RAM record");
+        var kind = _scratch[0];
+        var index = BinaryPrimitives.ReadUInt16LittleEndian(_scratch.AsSpan(1));
+        var pages = (long)BinaryPrimitives.ReadUInt32LittleEndian(_scratch.AsSpan(3));
+        var offset = BinaryPrimitives.ReadUInt64LittleEndian(_scratch.AsSpan(7));
+        if (kind is not (MigrationFormat.RamZero or MigrationFormat.RamData))
+            throw new MigrationLoadException($"RAM record of unknown kind {kind}");
+        if (index >= blockCount)
+            throw new MigrationLoadException($"RAM record for block {index}, but the configuration has {blockCount}");
+        if (pages == 0 || (kind == MigrationFormat.RamData && pages > MigrationFormat.MaxPagesPerRecord))
+            throw new MigrationLoadException($"RAM record of {pages} pages");
+        if ((offset & (MigrationFormat.PageSize - 1)) != 0 || offset > (ulong)size(index) || (ulong)size(index) - offset < (ulong)pages * MigrationFormat.PageSize)
+            throw new MigrationLoadException($"RAM pages 0x{offset:x}+{pages} are outside block '{name(index)}' of 0x{size(index):x} bytes");
+        return (kind, index, (long)(offset / MigrationFormat.PageSize), pages);
+    }
+
+    private static void SetBits(long[] bitmap, long first, long count)
+    {
+        for (var page = first; page < first + count; page++)
+            bitmap[page >> 6] |= 1L << (int)(page & 63);
     }
 
     /// <summary>Reads a device section's body (after its tag).</summary>

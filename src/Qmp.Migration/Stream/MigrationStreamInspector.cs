@@ -36,7 +36,7 @@ public static class MigrationStreamInspector
                         yield return $"{"",12}  ram block {block.Name}: {block.Size} bytes ({block.Size / MigrationFormat.PageSize} pages)";
                     break;
                 case RecordTag.Ram:
-                    var (index, zero, normal, first, last) = reader.SkipRam();
+                    var (index, zero, normal, first, last) = reader.SkipRam(blocks);
                     if (run is { } current && current.Block == index && first > current.Last)
                     {
                         run = (index, current.Records + 1, current.Zero + zero, current.Normal + normal, current.First, last);
