@@ -3,14 +3,15 @@ using System.Globalization;
 namespace Qmp.Bench;
 
 /// <summary>
-/// qmp-bench block [--size 256M] [--convert-size 1G] [--commit-size 1G] [--dir /var/tmp] [--repeats 3] [--depth 16] [--only iops|convert|commit|backup|mirror]
+/// qmp-bench block [--size 256M] [--convert-size 1G] [--commit-size 1G] [--dir /var/tmp] [--repeats 3] [--depth 16] [--only iops|convert|commit|backup|mirror|stream]
 /// The block layer against QEMU 7.2, in one run, medians of the repeats:
 /// 4 KiB sequential and strided ("random": step 257 × 4 KiB, which visits every block of a power-of-two image
 /// in scattered order) reads and writes at queue depth 16 through our qcow2 driver in-process, against
 /// <c>qemu-img bench</c> with the same offsets on an identical image (both times exclude start-up); then
 /// <c>convert -O qcow2</c> of an incompressible raw image and <c>compare</c> of the two, qimg against qemu-img
 /// as whole processes, on tmpfs (/dev/shm, if it has room) and in the disk directory; then a backup job of that
-/// raw image to a new qcow2 (<see cref="BackupBench"/>) and a mirror of it to READY (<see cref="MirrorBench"/>).
+/// raw image to a new qcow2 (<see cref="BackupBench"/>), a mirror of it to READY (<see cref="MirrorBench"/>) and a
+/// stream of it, as the backing file, into an empty qcow2 overlay (<see cref="StreamBench"/>).
 /// </summary>
 internal static class BlockBench
 {
@@ -85,6 +86,13 @@ internal static class BlockBench
                 if (!File.Exists(mirrorSource))
                     await FillRandomAsync(mirrorSource, convertSize);
                 rows.Add(await MirrorBench.RunAsync(qemuImg, qimg, work, mirrorSource, convertSize, repeats));
+            }
+            if (only is null or "stream")
+            {
+                var streamSource = Path.Combine(work, "backup-src.raw");
+                if (!File.Exists(streamSource))
+                    await FillRandomAsync(streamSource, convertSize);
+                rows.Add(await StreamBench.RunAsync(qemuImg, qimg, work, streamSource, convertSize, repeats));
             }
         }
         finally

@@ -20,6 +20,9 @@ public sealed class FileNode : BlockNode
     /// <summary>The alignment O_DIRECT requests use (covers 512-byte and 4 KiB logical sectors).</summary>
     public const int DirectAlignment = 4096;
 
+    // Buffered writes up to this size are made on the caller's thread.
+    private const int SyncWriteLimit = 4096;
+
     private SafeFileHandle _handle;
     private readonly string _path;
     private readonly bool _direct;
@@ -337,7 +340,9 @@ public sealed class FileNode : BlockNode
 
     private async ValueTask ReadFullyAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        var done = 0;
+        // What the page cache holds is copied at once on this thread (QEMU's worker threads would cost a round trip);
+        // only the rest goes through the thread pool, where a read that waits for the disk blocks nobody.
+        var done = _direct ? 0 : ReadCached(offset, buffer.Span);
         while (done < buffer.Length)
         {
             int n;
@@ -359,11 +364,38 @@ public sealed class FileNode : BlockNode
         }
     }
 
+    // preadv2(RWF_NOWAIT): the bytes from the page cache, stopping where the disk would have to be read.
+    private unsafe int ReadCached(long offset, Span<byte> buffer)
+    {
+        var done = 0;
+        // SAFETY: the span (maybe guest RAM) is pinned by fixed for the calls; each iovec covers only its unread rest.
+        fixed (byte* start = buffer)
+        {
+            while (done < buffer.Length)
+            {
+                var iov = new NativeFile.IoVec { Base = start + done, Length = (nuint)(buffer.Length - done) };
+                var n = NativeFile.Preadv2(_handle, &iov, 1, offset + done, NativeFile.RwfNowait);
+                // EAGAIN (not cached), EOPNOTSUPP (no RWF_NOWAIT here), end of file: the ordinary path takes over.
+                if (n <= 0)
+                    break;
+                done += (int)n;
+            }
+        }
+        return done;
+    }
+
     private async ValueTask WriteHostAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         try
         {
-            await RandomAccess.WriteAsync(_handle, data, offset, cancellationToken).ConfigureAwait(false);
+            // A small write into the page cache (a format driver's metadata update) costs microseconds: a trip through
+            // the thread pool and back would cost more, and under a metadata lock every other writer would wait for it.
+            // (ext4 refuses RWF_NOWAIT for buffered writes, so a page that must be read first blocks this thread, as it
+            // would block the pool thread an asynchronous write runs on.)
+            if (!_direct && data.Length <= SyncWriteLimit)
+                RandomAccess.Write(_handle, data.Span, offset);
+            else
+                await RandomAccess.WriteAsync(_handle, data, offset, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException e)
         {

@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Qmp.Block.File;
 
-/// <summary>The Linux calls .NET does not wrap: open with O_DIRECT, fallocate, SEEK_DATA/SEEK_HOLE, fdatasync, OFD locks.</summary>
+/// <summary>The Linux calls .NET does not wrap: open with O_DIRECT, preadv2, fallocate, SEEK_DATA/SEEK_HOLE, fdatasync, OFD locks.</summary>
 internal static partial class NativeFile
 {
     public const int ORdOnly = 0, ORdWr = 2, OCloexec = 0x80000, ODirect = 0x4000;
@@ -11,6 +11,7 @@ internal static partial class NativeFile
     public const int FallocKeepSize = 1, FallocPunchHole = 2, FallocZeroRange = 0x10;
     public const int FOfdGetLk = 36, FOfdSetLk = 37;
     public const short FRdLck = 0, FWrLck = 1, FUnLck = 2;
+    public const int RwfNowait = 8;
     public const int Eperm = 1, Enxio = 6, Eacces = 13, Einval = 22, Erofs = 30, Eopnotsupp = 95;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -21,6 +22,9 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     public static partial int Fallocate(SafeFileHandle fd, int mode, long offset, long length);
+
+    [LibraryImport("libc", EntryPoint = "preadv2", SetLastError = true)]
+    public static unsafe partial nint Preadv2(SafeFileHandle fd, IoVec* iov, int count, long offset, int flags);
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     public static partial int Fdatasync(SafeFileHandle fd);
@@ -40,6 +44,14 @@ internal static partial class NativeFile
 
     /// <summary>strerror for the last failed call.</summary>
     public static string LastError() => Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+
+    /// <summary>struct iovec.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
 
     /// <summary>struct flock on x86-64 Linux.</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -181,8 +181,14 @@ public sealed partial class Qcow2Node
             return cached;
         if ((offset & ClusterMask) != 0)
             throw Corruption($"L2 table offset {offset:x} unaligned");
-        var table = await ReadTableAsync(offset, _l2Entries, cancellationToken).ConfigureAwait(false);
-        return _l2Cache.Add(offset, table);
+        while (true)
+        {
+            // An allocating write may link entries while this read runs: cache what was read only if no change landed meanwhile.
+            var version = _l2Cache.Version;
+            var table = await ReadTableAsync(offset, _l2Entries, cancellationToken).ConfigureAwait(false);
+            if (_l2Cache.AddIfCurrent(offset, table, version) is { } added)
+                return added;
+        }
     }
 
     /// <summary>QEMU signals corrupt metadata as EIO; the image is left for <c>qemu-img check</c>.</summary>

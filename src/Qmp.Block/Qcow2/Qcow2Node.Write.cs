@@ -14,7 +14,10 @@ public sealed partial class Qcow2Node
         {
             bool done;
             using (await _lock.EnterReadAsync(cancellationToken).ConfigureAwait(false))
-                done = await TryWriteInPlaceAsync(offset, data, cancellationToken).ConfigureAwait(false);
+            {
+                done = await TryWriteInPlaceAsync(offset, data, cancellationToken).ConfigureAwait(false)
+                    || await TryWriteAllocatingAsync(offset, data, cancellationToken).ConfigureAwait(false);
+            }
             if (!done)
             {
                 // Once metadata changes start they run to the end: a cancelled half-update would leave memory and disk apart.
@@ -253,7 +256,8 @@ public sealed partial class Qcow2Node
         if (offset == 0)
         {
             table = new ulong[_l2Entries];
-            await _file.WriteZeroesAsync(newOffset, _clusterSize, BlockWriteFlags.None, cancellationToken).ConfigureAwait(false);
+            // Written, not write-zeroes: growing the file by truncation could cut off a data write in flight past it.
+            await _file.WriteAsync(newOffset, ZeroCluster, BlockWriteFlags.None, cancellationToken).ConfigureAwait(false);
         }
         else
         {

@@ -8,8 +8,10 @@ namespace Qmp.Block.Qcow2;
 /// </summary>
 /// <remarks>
 /// Reads and overwrites of clusters this image owns alone run in parallel under the read side of a
-/// metadata lock; anything that changes metadata (allocation, copy-on-write, zeroing, discard, resize)
-/// takes the write side. Metadata is written through, ordered so a process killed at any point leaves
+/// metadata lock. Writes that need new clusters also run under the read side: they allocate and later link
+/// their L2 entries under a separate allocation lock and write their data in between, unlocked, waiting only
+/// for earlier writes to the same guest clusters (Qcow2Node.Allocate.cs). Whatever copies or frees clusters
+/// still in use (copy-on-write of shared or compressed clusters, zeroing, discard, resize) takes the write side. Metadata is written through, ordered so a process killed at any point leaves
 /// at worst leaked clusters: a refcount is raised before anything points at its cluster, data is written
 /// before the L2 entry that makes it visible, and a refcount drops only after the last pointer is gone.
 /// </remarks>
