@@ -18,10 +18,10 @@ namespace Qmp.Block.Jobs;
 public sealed partial class MirrorJob : Job, IBlockWriteNotifier
 {
     private const long DefaultBufSize = 16 << 20;
-    // Copies of 2 MiB, at most 4 at a time within buf-size: allocating writes to a qcow2 target are serialised
-    // by its metadata lock anyway, so more would only queue; a few keep the next reads going meanwhile.
-    private const long MaxIoBytes = 2 << 20;
-    private const int MaxCopies = 4;
+    // QEMU's MAX_IO_BYTES and MAX_IN_FLIGHT, within buf-size: a qcow2 target's allocating writes now proceed in
+    // parallel, so more copies in flight keep both disks busy (4 x 2 MiB suited the serialised driver).
+    private const long MaxIoBytes = 1 << 20;
+    private const int MaxCopies = 16;
     private static readonly TimeSpan s_cancelGrace = TimeSpan.FromMilliseconds(50);
     private readonly BlockGraph _graph;
     private readonly BlockNode _source;
