@@ -302,21 +302,9 @@ public sealed partial class MigrationTests(GuestBuild guests) : IClassFixture<Gu
         }
     }
 
-    private async Task<string> SerialAsync(string name)
-    {
-        var path = Path.Combine(_dir, name + ".serial");
-        return File.Exists(path) ? await File.ReadAllTextAsync(path) : "";
-    }
+    private Task<string> SerialAsync(string name) => SerialLog.ReadAsync(_dir, name);
 
-    private async Task WaitSerialAsync(string name, string text)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!(await SerialAsync(name)).Contains(text, StringComparison.Ordinal))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{name} never printed '{text}': {await SerialAsync(name)}");
-            await Task.Delay(50);
-        }
-    }
+    private Task WaitSerialAsync(string name, string text) => SerialLog.WaitForAsync(_dir, name, text);
 
     private static int LastHeartbeat(string serial) =>
         Heartbeat().Matches(serial).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
