@@ -69,6 +69,9 @@ public abstract partial class BlockNode
     /// <summary>Whether the format can have a backing file (qcow2), so the node can be a snapshot overlay.</summary>
     public virtual bool SupportsBacking => false;
 
+    /// <summary>Whether writes with <see cref="BlockWriteFlags.Compressed"/> are supported (QEMU's bdrv_supports_compressed_writes).</summary>
+    public virtual bool SupportsCompressedWrites => false;
+
     /// <summary>The protocol child ("file") of a format node.</summary>
     public BlockNode? File => Child("file");
 
@@ -155,6 +158,8 @@ public abstract partial class BlockNode
     {
         CheckRange(offset, data.Length);
         CheckWritable();
+        if ((flags & BlockWriteFlags.Compressed) != 0 && !SupportsCompressedWrites)
+            throw new BlockException(BlockError.NotSupported, $"Compression is not supported for node '{NodeName}'");
         Enter();
         try
         {
@@ -314,7 +319,7 @@ public abstract partial class BlockNode
     // detect-zeroes turns an all-zero write into a write-zeroes.
     private ValueTask WriteDataAsync(long offset, ReadOnlyMemory<byte> data, BlockWriteFlags flags, CancellationToken cancellationToken) =>
         DetectZeroes != DetectZeroes.Off && data.Length > 0 && !data.Span.ContainsAnyExcept((byte)0)
-            ? WriteZeroesCoreAsync(offset, data.Length, ZeroFlags(flags | (DetectZeroes == DetectZeroes.Unmap ? BlockWriteFlags.MayUnmap : 0)), cancellationToken)
+            ? WriteZeroesCoreAsync(offset, data.Length, ZeroFlags((flags & ~BlockWriteFlags.Compressed) | (DetectZeroes == DetectZeroes.Unmap ? BlockWriteFlags.MayUnmap : 0)), cancellationToken)
             : WriteCoreAsync(offset, data, flags, cancellationToken);
 
     private void CheckRange(long offset, long length)

@@ -12,4 +12,10 @@ public enum BlockWriteFlags
 
     /// <summary>For write-zeroes: the range may be deallocated, as long as it reads back as zeroes.</summary>
     MayUnmap = 2,
+
+    /// <summary>
+    /// Store the data compressed (QEMU's BDRV_REQ_WRITE_COMPRESSED): whole clusters of a node whose
+    /// <see cref="BlockNode.SupportsCompressedWrites"/> is true, into clusters not allocated yet.
+    /// </summary>
+    Compressed = 4,
 }

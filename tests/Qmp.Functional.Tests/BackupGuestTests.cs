@@ -52,6 +52,47 @@ public sealed class BackupGuestTests(GuestBuild guests) : IClassFixture<GuestBui
         Directory.Delete(dir, recursive: true);
     }
 
+    // compress: the copy lands in the target as compressed clusters qemu-img reads back; a raw target is refused.
+    [Fact]
+    public async Task Compressed_backup_is_the_disk_as_of_job_start_while_the_guest_writes()
+    {
+        var dir = Qmpd.TempDir();
+        var disk = Path.Combine(dir, "disk.qcow2");
+        var target = Path.Combine(dir, "backup.qcow2");
+        var rawTarget = Path.Combine(dir, "backup.raw");
+        var overlay = Path.Combine(dir, "overlay.qcow2");
+        await QemuImg("create", "-q", "-f", "qcow2", disk, "16M");
+        await QemuImg("create", "-q", "-f", "qcow2", target, "16M");
+        await QemuImg("create", "-q", "-f", "raw", rawTarget, "16M");
+        var (process, client, serial) = await StartAsync(dir, disk);
+        await using (process)
+        await using (client)
+        {
+            await WaitForPassAsync(serial, 1);
+            await client.ExecuteAsync("blockdev-add", new JsonObject { ["driver"] = "raw", ["node-name"] = "traw", ["file"] = new JsonObject { ["driver"] = "file", ["filename"] = rawTarget } });
+            var refused = await Assert.ThrowsAsync<QmpCommandException>(() => client.ExecuteAsync("blockdev-backup", new JsonObject { ["job-id"] = "b0", ["device"] = "d0", ["target"] = "traw", ["sync"] = "full", ["compress"] = true }));
+            Assert.Equal(("GenericError", "Compression is not supported for this drive "), (refused.ErrorClass, refused.Description));
+            await client.ExecuteAsync("blockdev-add", Qcow2("tgt", target));
+            var completed = client.WaitEventAsync("BLOCK_JOB_COMPLETED");
+            await client.ExecuteAsync("transaction", new JsonObject
+            {
+                ["actions"] = new JsonArray(
+                    new JsonObject { ["type"] = "blockdev-snapshot-sync", ["data"] = new JsonObject { ["node-name"] = "d0", ["snapshot-file"] = overlay, ["snapshot-node-name"] = "ov" } },
+                    new JsonObject { ["type"] = "blockdev-backup", ["data"] = new JsonObject { ["job-id"] = "b0", ["device"] = "ov", ["target"] = "tgt", ["sync"] = "full", ["compress"] = true, ["speed"] = 4 << 20 } }),
+            });
+            var done = await completed.WaitAsync(TimeSpan.FromSeconds(120));
+            Assert.Null(done.Data!["error"]);
+            await client.ExecuteAsync("blockdev-del", new JsonObject { ["node-name"] = "tgt" });
+            await client.ExecuteAsync("quit");
+            await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        Assert.Equal(0, (await QemuImg("compare", "-f", "qcow2", "-F", "qcow2", disk, target)).Exit);
+        var (exit, output) = await QemuImg("check", "--output=json", target);
+        Assert.True(exit == 0, output);
+        Assert.True(System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("compressed-clusters").GetInt64() > 0, output);
+        Directory.Delete(dir, recursive: true);
+    }
+
     [Fact]
     public async Task Kill_9_in_the_middle_of_a_backup_leaves_the_disk_intact()
     {

@@ -20,6 +20,7 @@ public sealed partial class BackupJob : Job
     private readonly JobOnError _onTargetError;
     private readonly Func<Task>? _closeTarget;
     private readonly bool _stopsOnError;
+    private readonly bool _compress;
     private CopyBeforeWrite? _cbw;
     private BlockException? _firstFailure;
     private int _cleaned;
@@ -33,6 +34,7 @@ public sealed partial class BackupJob : Job
         _onSourceError = options.OnSourceError;
         _onTargetError = options.OnTargetError;
         _closeTarget = closeTarget;
+        _compress = options.Compress;
         // A stop pauses the job at the failed request; one request at a time keeps that to one error and one pause.
         _stopsOnError = options.OnSourceError is JobOnError.Stop or JobOnError.Enospc || options.OnTargetError is JobOnError.Stop or JobOnError.Enospc;
     }
@@ -59,6 +61,8 @@ public sealed partial class BackupJob : Job
             throw new BlockGraphException($"must provide a valid bitmap name for '{(options.Sync == BackupSyncMode.Bitmap ? "bitmap" : "incremental")}' sync mode");
         if (source == target)
             throw new BlockGraphException("Source and target cannot be the same");
+        if (options.Compress)
+            CheckCompression(target);
         if (StreamJob.BusyError(source) is { } sourceBusy)
             throw new BlockGraphException(sourceBusy);
         if (StreamJob.BusyError(target) is { } targetBusy)
@@ -90,7 +94,7 @@ public sealed partial class BackupJob : Job
     internal async Task InstallAsync(CancellationToken cancellationToken)
     {
         var clusterSize = Math.Max(65536, Target.DescribeImage().ClusterSize ?? 0);
-        var cbw = new CopyBeforeWrite(Source, Target, clusterSize, CopiedByWrite);
+        var cbw = new CopyBeforeWrite(Source, Target, clusterSize, CopiedByWrite, _compress);
         if (_sync == BackupSyncMode.Top)
         {
             for (long at = 0; at < cbw.Length;)
@@ -195,6 +199,16 @@ public sealed partial class BackupJob : Job
         Release(Target);
         if (_closeTarget is not null)
             await _closeTarget().ConfigureAwait(false);
+    }
+
+    // QEMU's backup_job_create: the target's driver must take compressed writes. The text ends in the target's device
+    // name, empty for a node without one (QEMU's trailing space).
+    private static void CheckCompression(BlockNode target)
+    {
+        if (!target.SupportsCompressedWrites)
+            throw new BlockGraphException($"Compression is not supported for this drive {BackingChain.DeviceName(target)}");
+        if (Qcow2.Qcow2Zlib.LoadError is { } error)
+            throw new BlockGraphException(error);
     }
 
     // A guest write copied clusters: they count as progress.

@@ -21,6 +21,9 @@ public sealed record BackupJobOptions
     /// <summary>on-target-error: the policy for writes to the target (default report).</summary>
     public JobOnError OnTargetError { get; init; }
 
+    /// <summary>compress: write the copy compressed (the target's format must support it, as qcow2 does).</summary>
+    public bool Compress { get; init; }
+
     /// <summary>The job options (speed, auto-finalize, auto-dismiss; on-error is unused).</summary>
     public JobOptions Job { get; init; } = new();
 }

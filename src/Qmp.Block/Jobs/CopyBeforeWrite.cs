@@ -17,13 +17,18 @@ internal sealed class CopyBeforeWrite : IBlockWriteNotifier
     private readonly bool[] _pending;
     private readonly Dictionary<long, TaskCompletionSource> _inFlight = [];
     private readonly Action<long> _copiedByWrite;
+    private readonly bool _compress;
     private long _pendingCount;
 
-    /// <summary>Every cluster of <paramref name="source"/> starts pending; <paramref name="copiedByWrite"/> hears of copies guest writes made.</summary>
-    public CopyBeforeWrite(BlockNode source, BlockNode target, int clusterSize, Action<long> copiedByWrite)
+    /// <summary>
+    /// Every cluster of <paramref name="source"/> starts pending; <paramref name="copiedByWrite"/> hears of copies guest writes made.
+    /// With <paramref name="compress"/>, data goes to the target one cluster per request, compressed (backup's compress).
+    /// </summary>
+    public CopyBeforeWrite(BlockNode source, BlockNode target, int clusterSize, Action<long> copiedByWrite, bool compress = false)
     {
         _source = source;
         _target = target;
+        _compress = compress;
         ClusterSize = clusterSize;
         Length = source.Length;
         _pending = new bool[(Length + clusterSize - 1) / clusterSize];
@@ -128,6 +133,8 @@ internal sealed class CopyBeforeWrite : IBlockWriteNotifier
     /// </summary>
     public async ValueTask<bool> CopyAsync((long First, int Count) run, Memory<byte> buffer, Func<bool, Func<ValueTask>, ValueTask<bool>> request, CancellationToken cancellationToken)
     {
+        if (_compress)
+            return await CopyCompressedAsync(run, buffer, request, cancellationToken).ConfigureAwait(false);
         var (offset, length) = Extent(run);
         var end = offset + length;
         for (var at = offset; at < end;)
@@ -149,6 +156,31 @@ internal sealed class CopyBeforeWrite : IBlockWriteNotifier
                     return false;
             }
             at += piece;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// QEMU's block-copy with compression: one cluster per request; a cluster that reads as zeroes throughout becomes a
+    /// write-zeroes (not compressed), any other is read whole and written compressed.
+    /// </summary>
+    private async ValueTask<bool> CopyCompressedAsync((long First, int Count) run, Memory<byte> buffer, Func<bool, Func<ValueTask>, ValueTask<bool>> request, CancellationToken cancellationToken)
+    {
+        for (var c = run.First; c < run.First + run.Count; c++)
+        {
+            var (from, length) = Extent((c, 1));
+            var status = await _source.GetStatusAsync(from, length, cancellationToken).ConfigureAwait(false);
+            if ((status.Flags & BlockStatusFlags.Zero) != 0 && status.Length >= length)
+            {
+                if (!await request(false, () => _target.WriteZeroesAsync(from, length, BlockWriteFlags.MayUnmap, cancellationToken)).ConfigureAwait(false))
+                    return false;
+                continue;
+            }
+            var slice = buffer.Slice((int)(from - Extent(run).Offset), length);
+            if (!await request(true, () => _source.ReadAsync(from, slice, cancellationToken)).ConfigureAwait(false))
+                return false;
+            if (!await request(false, () => _target.WriteAsync(from, slice, BlockWriteFlags.Compressed, cancellationToken)).ConfigureAwait(false))
+                return false;
         }
         return true;
     }

@@ -35,6 +35,7 @@ public sealed partial class Qcow2Node
         _refBlocks = new byte[_refTable.Length][];
         _dirtyRefBlocks.Clear();
         _freeHint = 0;
+        _freeByteOffset = 0;
         _l2Cache = new Qcow2L2Cache(_options.L2CacheSize, _clusterSize);
         (_snapshots, _snapshotTableLength) = header.SnapshotCount == 0
             ? ([], 0)

@@ -67,6 +67,8 @@ public sealed partial class Qcow2Node
                 var c = (blockIndex << _refBlockBits) + i;
                 if (value == 0 && c < _freeHint)
                     _freeHint = Math.Max(1, c);
+                if (value == 0)
+                    ForgetFreeBytesIn(c);
             }
             if (_lazyRefcounts)
             {

@@ -10,7 +10,9 @@ public sealed partial class Qcow2Node
     /// <inheritdoc/>
     protected override async ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> data, BlockWriteFlags flags, CancellationToken cancellationToken)
     {
-        if (data.Length > 0)
+        if ((flags & BlockWriteFlags.Compressed) != 0)
+            await WriteCompressedAsync(offset, data, cancellationToken).ConfigureAwait(false);
+        else if (data.Length > 0)
         {
             bool done;
             using (await _lock.EnterReadAsync(cancellationToken).ConfigureAwait(false))

@@ -50,12 +50,12 @@ public sealed class BlockBackupCommands(Machine.Machine machine) : IBlockBackupC
 
     private static BackupAction Backup(BlockdevBackup arguments) => new()
     {
-        Options = Options(arguments.JobId, arguments.Device, arguments.Target, arguments.Sync, arguments.Speed, arguments.OnSourceError, arguments.OnTargetError, arguments.AutoFinalize, arguments.AutoDismiss),
+        Options = Options(arguments.JobId, arguments.Device, arguments.Target, arguments.Sync, arguments.Speed, arguments.OnSourceError, arguments.OnTargetError, arguments.AutoFinalize, arguments.AutoDismiss) with { Compress = arguments.Compress ?? false },
     };
 
     private static BackupAction Backup(DriveBackup arguments)
     {
-        var options = Options(arguments.JobId, arguments.Device, arguments.Target, arguments.Sync, arguments.Speed, arguments.OnSourceError, arguments.OnTargetError, arguments.AutoFinalize, arguments.AutoDismiss);
+        var options = Options(arguments.JobId, arguments.Device, arguments.Target, arguments.Sync, arguments.Speed, arguments.OnSourceError, arguments.OnTargetError, arguments.AutoFinalize, arguments.AutoDismiss) with { Compress = arguments.Compress ?? false };
         return new BackupAction
         {
             Options = options,

@@ -28,6 +28,11 @@ public sealed partial class BackupCommon : IQapiType<BackupCommon>
     public long? Speed { get; set; }
 
     /// <summary>
+    /// <c>compress</c> (optional): whether the copy is written compressed; the target's format must support compressed writes (qcow2 does), and its clusters must not be allocated yet.  Default false. (Since 2.8)
+    /// </summary>
+    public bool? Compress { get; set; }
+
+    /// <summary>
     /// <c>on-source-error</c> (optional): the action to take on an error on the source, default 'report'.  'stop' and 'enospc' can only be used if the block device supports io-status (see BlockInfo).
     /// </summary>
     public BlockdevOnError? OnSourceError { get; set; }
@@ -47,7 +52,7 @@ public sealed partial class BackupCommon : IQapiType<BackupCommon>
     /// </summary>
     public bool? AutoDismiss { get; set; }
 
-    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["job-id", "device", "sync", "speed", "on-source-error", "on-target-error", "auto-finalize", "auto-dismiss"]);
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["job-id", "device", "sync", "speed", "compress", "on-source-error", "on-target-error", "auto-finalize", "auto-dismiss"]);
 
     /// <summary>
     /// Reads a <see cref="BackupCommon"/> with QEMU's argument checks.
@@ -73,11 +78,12 @@ public sealed partial class BackupCommon : IQapiType<BackupCommon>
             throw QapiInput.Missing(QapiInput.Member(path, "sync"));
         var vSync = QapiInput.Enum(vSync_json, QapiInput.Member(path, "sync"), "sync", MirrorSyncModeWire.Parse);
         long? vSpeed = obj.TryGetPropertyValue("speed", out var vSpeed_json) ? QapiInput.Int(vSpeed_json, QapiInput.Member(path, "speed")) : null;
+        bool? vCompress = obj.TryGetPropertyValue("compress", out var vCompress_json) ? QapiInput.Bool(vCompress_json, QapiInput.Member(path, "compress")) : null;
         BlockdevOnError? vOnSourceError = obj.TryGetPropertyValue("on-source-error", out var vOnSourceError_json) ? QapiInput.Enum(vOnSourceError_json, QapiInput.Member(path, "on-source-error"), "on-source-error", BlockdevOnErrorWire.Parse) : null;
         BlockdevOnError? vOnTargetError = obj.TryGetPropertyValue("on-target-error", out var vOnTargetError_json) ? QapiInput.Enum(vOnTargetError_json, QapiInput.Member(path, "on-target-error"), "on-target-error", BlockdevOnErrorWire.Parse) : null;
         bool? vAutoFinalize = obj.TryGetPropertyValue("auto-finalize", out var vAutoFinalize_json) ? QapiInput.Bool(vAutoFinalize_json, QapiInput.Member(path, "auto-finalize")) : null;
         bool? vAutoDismiss = obj.TryGetPropertyValue("auto-dismiss", out var vAutoDismiss_json) ? QapiInput.Bool(vAutoDismiss_json, QapiInput.Member(path, "auto-dismiss")) : null;
-        var result = new BackupCommon { JobId = vJobId, Device = vDevice, Sync = vSync, Speed = vSpeed, OnSourceError = vOnSourceError, OnTargetError = vOnTargetError, AutoFinalize = vAutoFinalize, AutoDismiss = vAutoDismiss };
+        var result = new BackupCommon { JobId = vJobId, Device = vDevice, Sync = vSync, Speed = vSpeed, Compress = vCompress, OnSourceError = vOnSourceError, OnTargetError = vOnTargetError, AutoFinalize = vAutoFinalize, AutoDismiss = vAutoDismiss };
         known = _qapiMemberNames;
         return result;
     }
@@ -100,6 +106,8 @@ public sealed partial class BackupCommon : IQapiType<BackupCommon>
         obj.Add("sync", JsonValue.Create(Sync.ToWire()));
         if (Speed is not null)
             obj.Add("speed", JsonValue.Create(Speed.Value));
+        if (Compress is not null)
+            obj.Add("compress", JsonValue.Create(Compress.Value));
         if (OnSourceError is not null)
             obj.Add("on-source-error", JsonValue.Create(OnSourceError.Value.ToWire()));
         if (OnTargetError is not null)
@@ -132,6 +140,11 @@ public sealed partial class DriveBackup : IQapiType<DriveBackup>
     /// <c>speed</c> (optional): the maximum speed, in bytes per second.  The default is 0, for unlimited.
     /// </summary>
     public long? Speed { get; set; }
+
+    /// <summary>
+    /// <c>compress</c> (optional): whether the copy is written compressed; the target's format must support compressed writes (qcow2 does), and its clusters must not be allocated yet.  Default false. (Since 2.8)
+    /// </summary>
+    public bool? Compress { get; set; }
 
     /// <summary>
     /// <c>on-source-error</c> (optional): the action to take on an error on the source, default 'report'.  'stop' and 'enospc' can only be used if the block device supports io-status (see BlockInfo).
@@ -168,7 +181,7 @@ public sealed partial class DriveBackup : IQapiType<DriveBackup>
     /// </summary>
     public NewImageMode? Mode { get; set; }
 
-    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["job-id", "device", "sync", "speed", "on-source-error", "on-target-error", "auto-finalize", "auto-dismiss", "target", "format", "mode"]);
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["job-id", "device", "sync", "speed", "compress", "on-source-error", "on-target-error", "auto-finalize", "auto-dismiss", "target", "format", "mode"]);
 
     /// <summary>
     /// Reads a <see cref="DriveBackup"/> with QEMU's argument checks.
@@ -194,6 +207,7 @@ public sealed partial class DriveBackup : IQapiType<DriveBackup>
             throw QapiInput.Missing(QapiInput.Member(path, "sync"));
         var vSync = QapiInput.Enum(vSync_json, QapiInput.Member(path, "sync"), "sync", MirrorSyncModeWire.Parse);
         long? vSpeed = obj.TryGetPropertyValue("speed", out var vSpeed_json) ? QapiInput.Int(vSpeed_json, QapiInput.Member(path, "speed")) : null;
+        bool? vCompress = obj.TryGetPropertyValue("compress", out var vCompress_json) ? QapiInput.Bool(vCompress_json, QapiInput.Member(path, "compress")) : null;
         BlockdevOnError? vOnSourceError = obj.TryGetPropertyValue("on-source-error", out var vOnSourceError_json) ? QapiInput.Enum(vOnSourceError_json, QapiInput.Member(path, "on-source-error"), "on-source-error", BlockdevOnErrorWire.Parse) : null;
         BlockdevOnError? vOnTargetError = obj.TryGetPropertyValue("on-target-error", out var vOnTargetError_json) ? QapiInput.Enum(vOnTargetError_json, QapiInput.Member(path, "on-target-error"), "on-target-error", BlockdevOnErrorWire.Parse) : null;
         bool? vAutoFinalize = obj.TryGetPropertyValue("auto-finalize", out var vAutoFinalize_json) ? QapiInput.Bool(vAutoFinalize_json, QapiInput.Member(path, "auto-finalize")) : null;
@@ -203,7 +217,7 @@ public sealed partial class DriveBackup : IQapiType<DriveBackup>
         var vTarget = QapiInput.Str(vTarget_json, QapiInput.Member(path, "target"));
         string? vFormat = obj.TryGetPropertyValue("format", out var vFormat_json) ? QapiInput.Str(vFormat_json, QapiInput.Member(path, "format")) : null;
         NewImageMode? vMode = obj.TryGetPropertyValue("mode", out var vMode_json) ? QapiInput.Enum(vMode_json, QapiInput.Member(path, "mode"), "mode", NewImageModeWire.Parse) : null;
-        var result = new DriveBackup { JobId = vJobId, Device = vDevice, Sync = vSync, Speed = vSpeed, OnSourceError = vOnSourceError, OnTargetError = vOnTargetError, AutoFinalize = vAutoFinalize, AutoDismiss = vAutoDismiss, Target = vTarget, Format = vFormat, Mode = vMode };
+        var result = new DriveBackup { JobId = vJobId, Device = vDevice, Sync = vSync, Speed = vSpeed, Compress = vCompress, OnSourceError = vOnSourceError, OnTargetError = vOnTargetError, AutoFinalize = vAutoFinalize, AutoDismiss = vAutoDismiss, Target = vTarget, Format = vFormat, Mode = vMode };
         known = _qapiMemberNames;
         return result;
     }
@@ -226,6 +240,8 @@ public sealed partial class DriveBackup : IQapiType<DriveBackup>
         obj.Add("sync", JsonValue.Create(Sync.ToWire()));
         if (Speed is not null)
             obj.Add("speed", JsonValue.Create(Speed.Value));
+        if (Compress is not null)
+            obj.Add("compress", JsonValue.Create(Compress.Value));
         if (OnSourceError is not null)
             obj.Add("on-source-error", JsonValue.Create(OnSourceError.Value.ToWire()));
         if (OnTargetError is not null)
@@ -265,6 +281,11 @@ public sealed partial class BlockdevBackup : IQapiType<BlockdevBackup>
     public long? Speed { get; set; }
 
     /// <summary>
+    /// <c>compress</c> (optional): whether the copy is written compressed; the target's format must support compressed writes (qcow2 does), and its clusters must not be allocated yet.  Default false. (Since 2.8)
+    /// </summary>
+    public bool? Compress { get; set; }
+
+    /// <summary>
     /// <c>on-source-error</c> (optional): the action to take on an error on the source, default 'report'.  'stop' and 'enospc' can only be used if the block device supports io-status (see BlockInfo).
     /// </summary>
     public BlockdevOnError? OnSourceError { get; set; }
@@ -289,7 +310,7 @@ public sealed partial class BlockdevBackup : IQapiType<BlockdevBackup>
     /// </summary>
     public required string Target { get; set; }
 
-    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["job-id", "device", "sync", "speed", "on-source-error", "on-target-error", "auto-finalize", "auto-dismiss", "target"]);
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["job-id", "device", "sync", "speed", "compress", "on-source-error", "on-target-error", "auto-finalize", "auto-dismiss", "target"]);
 
     /// <summary>
     /// Reads a <see cref="BlockdevBackup"/> with QEMU's argument checks.
@@ -315,6 +336,7 @@ public sealed partial class BlockdevBackup : IQapiType<BlockdevBackup>
             throw QapiInput.Missing(QapiInput.Member(path, "sync"));
         var vSync = QapiInput.Enum(vSync_json, QapiInput.Member(path, "sync"), "sync", MirrorSyncModeWire.Parse);
         long? vSpeed = obj.TryGetPropertyValue("speed", out var vSpeed_json) ? QapiInput.Int(vSpeed_json, QapiInput.Member(path, "speed")) : null;
+        bool? vCompress = obj.TryGetPropertyValue("compress", out var vCompress_json) ? QapiInput.Bool(vCompress_json, QapiInput.Member(path, "compress")) : null;
         BlockdevOnError? vOnSourceError = obj.TryGetPropertyValue("on-source-error", out var vOnSourceError_json) ? QapiInput.Enum(vOnSourceError_json, QapiInput.Member(path, "on-source-error"), "on-source-error", BlockdevOnErrorWire.Parse) : null;
         BlockdevOnError? vOnTargetError = obj.TryGetPropertyValue("on-target-error", out var vOnTargetError_json) ? QapiInput.Enum(vOnTargetError_json, QapiInput.Member(path, "on-target-error"), "on-target-error", BlockdevOnErrorWire.Parse) : null;
         bool? vAutoFinalize = obj.TryGetPropertyValue("auto-finalize", out var vAutoFinalize_json) ? QapiInput.Bool(vAutoFinalize_json, QapiInput.Member(path, "auto-finalize")) : null;
@@ -322,7 +344,7 @@ public sealed partial class BlockdevBackup : IQapiType<BlockdevBackup>
         if (!obj.TryGetPropertyValue("target", out var vTarget_json))
             throw QapiInput.Missing(QapiInput.Member(path, "target"));
         var vTarget = QapiInput.Str(vTarget_json, QapiInput.Member(path, "target"));
-        var result = new BlockdevBackup { JobId = vJobId, Device = vDevice, Sync = vSync, Speed = vSpeed, OnSourceError = vOnSourceError, OnTargetError = vOnTargetError, AutoFinalize = vAutoFinalize, AutoDismiss = vAutoDismiss, Target = vTarget };
+        var result = new BlockdevBackup { JobId = vJobId, Device = vDevice, Sync = vSync, Speed = vSpeed, Compress = vCompress, OnSourceError = vOnSourceError, OnTargetError = vOnTargetError, AutoFinalize = vAutoFinalize, AutoDismiss = vAutoDismiss, Target = vTarget };
         known = _qapiMemberNames;
         return result;
     }
@@ -345,6 +367,8 @@ public sealed partial class BlockdevBackup : IQapiType<BlockdevBackup>
         obj.Add("sync", JsonValue.Create(Sync.ToWire()));
         if (Speed is not null)
             obj.Add("speed", JsonValue.Create(Speed.Value));
+        if (Compress is not null)
+            obj.Add("compress", JsonValue.Create(Compress.Value));
         if (OnSourceError is not null)
             obj.Add("on-source-error", JsonValue.Create(OnSourceError.Value.ToWire()));
         if (OnTargetError is not null)
