@@ -49,7 +49,7 @@ internal sealed class MigrationConnection : IDisposable
                     s.Dispose();
                     throw;
                 }
-                return new MigrationConnection(new SocketChannelStream(s), s, null);
+                return new MigrationConnection(SocketData(s), s, null);
             case ExecMigrationAddress exec:
                 var process = StartProcess(exec, redirectInput: true);
                 return new MigrationConnection(process.StandardInput.BaseStream, null, process);
@@ -79,8 +79,11 @@ internal sealed class MigrationConnection : IDisposable
     public static MigrationConnection Accepted(Socket socket)
     {
         Tune(socket);
-        return new MigrationConnection(new SocketChannelStream(socket), socket, null);
+        return new MigrationConnection(SocketData(socket), socket, null);
     }
+
+    /// <summary>A connected socket's data stream: unbuffered, over a blocking duplicate of its descriptor.</summary>
+    internal static System.IO.Stream SocketData(Socket socket) => new FileStream(DescriptorMode.DuplicateBlocking(socket), FileAccess.ReadWrite, 1);
 
     /// <summary>The destination's end of an exec channel: the command's stdout.</summary>
     public static MigrationConnection FromCommand(ExecMigrationAddress exec)
@@ -182,8 +185,7 @@ internal sealed class MigrationConnection : IDisposable
             try
             {
                 // The destination writes its reason before it closes; it may already be waiting in our buffer.
-                Data.ReadTimeout = 1000;
-                if (Data.ReadByte() == Stream.MigrationFormat.AckError)
+                if (_socket!.Poll(TimeSpan.FromSeconds(1), SelectMode.SelectRead) && Data.ReadByte() == Stream.MigrationFormat.AckError)
                 {
                     using var reader = new BinaryReader(Data, System.Text.Encoding.UTF8, leaveOpen: true);
                     return $"the destination refused the migration: {Stream.MigrationReader.ReadString(reader)}";
