@@ -15,8 +15,6 @@ internal static partial class NativeMethods
     public const int MadvDontDump = 16;
     public const int MadvDontNeed = 4;
     public const int MadvHugePage = 14;
-    public const int ORdOnly = 0;
-    public const int OCloexec = 0x80000;
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
@@ -35,12 +33,6 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int madvise(nint addr, nuint length, int advice);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int open(string path, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static unsafe partial nint pread(int fd, void* buffer, nuint count, long offset);
 
     public static string LastError() => Marshal.GetLastPInvokeErrorMessage();
 }

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
 namespace Qmp.Memory;
 
 /// <summary>
@@ -12,11 +15,11 @@ public sealed unsafe class PageResidency : IDisposable
     private const ulong Present = 1UL << 63;
     private const ulong Swapped = 1UL << 62;
     private readonly ulong[] _entries;
-    private int _fd;
+    private readonly SafeFileHandle? _pagemap;
 
-    private PageResidency(int fd, int maxPages)
+    private PageResidency(SafeFileHandle? pagemap, int maxPages)
     {
-        _fd = fd;
+        _pagemap = pagemap;
         _entries = new ulong[maxPages];
     }
 
@@ -27,8 +30,17 @@ public sealed unsafe class PageResidency : IDisposable
     public static PageResidency Open(int maxPages = 4096)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPages, 64);
-        var fd = OperatingSystem.IsLinux() ? NativeMethods.open("/proc/self/pagemap", NativeMethods.ORdOnly | NativeMethods.OCloexec) : -1;
-        return new PageResidency(fd, maxPages & ~63);
+        SafeFileHandle? pagemap = null;
+        try
+        {
+            if (OperatingSystem.IsLinux())
+                pagemap = File.OpenHandle("/proc/self/pagemap");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No procfs: every query answers "unknown".
+        }
+        return new PageResidency(pagemap, maxPages & ~63);
     }
 
     /// <summary>
@@ -44,18 +56,19 @@ public sealed unsafe class PageResidency : IDisposable
         if (firstPage < 0 || firstPage > block.Pages - pages)
             throw new ArgumentOutOfRangeException(nameof(firstPage), $"pages {firstPage}+{pages} are outside RAM block '{block.Name}'");
         untouched[..((pages + 63) / 64)].Clear();
-        if (_fd < 0 || block.Fd >= 0 || block.Host == null || pages == 0)
+        if (_pagemap is null || block.Fd >= 0 || block.Host == null || pages == 0)
             return false;
         var address = (ulong)block.Host + ((ulong)firstPage << PageSize.Shift);
-        var bytes = (nuint)pages * sizeof(ulong);
-        nint read;
-        fixed (ulong* entries = _entries)
+        var entries = MemoryMarshal.AsBytes(_entries.AsSpan(0, pages));
+        try
         {
-            // SAFETY: the kernel writes at most `bytes` into the pinned entries array, which holds `pages` entries.
-            read = NativeMethods.pread(_fd, entries, bytes, (long)(address >> PageSize.Shift) * sizeof(ulong));
+            if (RandomAccess.Read(_pagemap, entries, (long)(address >> PageSize.Shift) * sizeof(ulong)) != entries.Length)
+                return false;
         }
-        if (read != (nint)bytes)
+        catch (IOException)
+        {
             return false;
+        }
         for (var i = 0; i < pages; i++)
         {
             if ((_entries[i] & (Present | Swapped)) == 0)
@@ -65,10 +78,5 @@ public sealed unsafe class PageResidency : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose()
-    {
-        var fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-            NativeMethods.close(fd);
-    }
+    public void Dispose() => _pagemap?.Dispose();
 }
