@@ -3,17 +3,16 @@ namespace Qmp.Block.Qcow2;
 /// <summary>
 /// A least-recently-used cache of decoded L2 tables, keyed by host offset and bounded in bytes.
 /// Tables change under the node's metadata write lock, or under the allocation lock while readers run
-/// (<see cref="Pin"/>); either way they are written through, so an evicted table a reader still holds is never stale.
+/// (<see cref="Update"/>); either way they are written through.
 /// </summary>
 /// <remarks>
-/// A table being changed while readers run is pinned (never evicted), and every such change bumps
-/// <see cref="Version"/> once its bytes are on disk: a loader whose disk read may have raced a change
-/// (the version moved) reads again instead of caching what it read.
+/// A change made while readers run goes to disk first and into the cached table after, so nothing can act on an
+/// entry that a flush would not make durable; it bumps <see cref="Version"/>, and a loader whose disk read may
+/// have raced the change (the version moved) reads again instead of caching what it read.
 /// </remarks>
 internal sealed class Qcow2L2Cache
 {
     private readonly Dictionary<long, LinkedListNode<(long Offset, ulong[] Table)>> _map = [];
-    private readonly Dictionary<long, int> _pins = [];
     private readonly LinkedList<(long Offset, ulong[] Table)> _lru = new();
     private readonly int _capacity;
     private long _version;
@@ -74,32 +73,17 @@ internal sealed class Qcow2L2Cache
         }
     }
 
-    /// <summary>Keeps the cached table at <paramref name="offset"/> from eviction until <see cref="Unpin"/>; false if it is not cached.</summary>
-    public bool Pin(long offset, out ulong[] table)
+    /// <summary>
+    /// After entries went to disk alongside readers: copies them into the cached table at <paramref name="offset"/>,
+    /// if it is cached, and moves the version on, so a loader that read the table before the write reads again.
+    /// </summary>
+    public void Update(long offset, int first, ReadOnlySpan<ulong> entries)
     {
         lock (_map)
         {
-            if (!_map.TryGetValue(offset, out var node))
-            {
-                table = [];
-                return false;
-            }
-            _pins[offset] = _pins.GetValueOrDefault(offset) + 1;
-            table = node.Value.Table;
-            return true;
-        }
-    }
-
-    /// <summary>Ends a pin after the change is on disk, and moves the version on.</summary>
-    public void Unpin(long offset)
-    {
-        lock (_map)
-        {
+            if (_map.TryGetValue(offset, out var node))
+                entries.CopyTo(node.Value.Table.AsSpan(first));
             Interlocked.Increment(ref _version);
-            if (_pins.TryGetValue(offset, out var pins) && pins > 1)
-                _pins[offset] = pins - 1;
-            else
-                _pins.Remove(offset);
         }
     }
 
@@ -129,7 +113,6 @@ internal sealed class Qcow2L2Cache
         {
             _map.Clear();
             _lru.Clear();
-            _pins.Clear();
         }
     }
 
@@ -139,15 +122,12 @@ internal sealed class Qcow2L2Cache
         if (_map.TryGetValue(offset, out var existing))
             return existing.Value.Table;
         _map[offset] = _lru.AddFirst((offset, table));
-        // Evict from the cold end, passing over pinned tables (a handful at most).
+        // Evict from the cold end.
         for (var victim = _lru.Last; _map.Count > _capacity && victim is not null;)
         {
             var previous = victim.Previous;
-            if (!_pins.ContainsKey(victim.Value.Offset))
-            {
-                _lru.Remove(victim);
-                _map.Remove(victim.Value.Offset);
-            }
+            _lru.Remove(victim);
+            _map.Remove(victim.Value.Offset);
             victim = previous;
         }
         return table;

@@ -197,21 +197,16 @@ public sealed partial class Qcow2Node
         return pieces;
     }
 
-    /// <summary>Points the piece's L2 entries at its clusters; the table stays pinned in the cache until the entries are on disk.</summary>
+    /// <summary>
+    /// Points the piece's L2 entries at its clusters: on disk first, then in the cached table. The other way round,
+    /// a write could find the entry, go in place and be flushed while the entry itself was not on disk yet.
+    /// </summary>
     private async ValueTask LinkAsync(Qcow2WritePiece piece, CancellationToken cancellationToken)
     {
-        ulong[] table;
-        while (!_l2Cache.Pin(piece.TableOffset, out table))
-            await LoadL2Async(piece.TableOffset, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            for (var c = 0; c < piece.Count; c++)
-                table[piece.L2Index + c] = (ulong)(piece.Host + ((long)c << _clusterBits)) | Qcow2Format.Copied;
-            await WriteEntriesAsync(piece.TableOffset, table, piece.L2Index, piece.Count, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _l2Cache.Unpin(piece.TableOffset);
-        }
+        var entries = new ulong[piece.Count];
+        for (var c = 0; c < piece.Count; c++)
+            entries[c] = (ulong)(piece.Host + ((long)c << _clusterBits)) | Qcow2Format.Copied;
+        await WriteEntriesAsync(piece.TableOffset + ((long)piece.L2Index * 8), entries, 0, piece.Count, cancellationToken).ConfigureAwait(false);
+        _l2Cache.Update(piece.TableOffset, piece.L2Index, entries);
     }
 }
