@@ -1,7 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Qmp.Memory;
 using Qmp.Migration.Stream;
 
@@ -113,7 +110,7 @@ internal sealed class RamSender(IReadOnlyList<RamBlock> blocks) : IDisposable
                             continue;
                         }
                         var page = first + bit;
-                        if ((untouched & (1L << bit)) != 0 || IsZero(block.GetSpan(page * MigrationFormat.PageSize, MigrationFormat.PageSize)))
+                        if ((untouched & (1L << bit)) != 0 || !block.GetSpan(page * MigrationFormat.PageSize, MigrationFormat.PageSize).ContainsAnyExcept((byte)0))
                             run.AddZero(page, 1);
                         else
                             run.AddData(page);
@@ -127,26 +124,6 @@ internal sealed class RamSender(IReadOnlyList<RamBlock> blocks) : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => _residency.Dispose();
-
-    // Whether a page is all zero: OR 256 bytes at a time, so a zero page costs few branches and a page with data
-    // usually stops at its first block.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static bool IsZero(ReadOnlySpan<byte> page)
-    {
-        if (!Vector256.IsHardwareAccelerated || page.Length % 256 != 0)
-            return !page.ContainsAnyExcept((byte)0);
-        ref var start = ref MemoryMarshal.GetReference(page);
-        for (nuint offset = 0; offset < (nuint)page.Length; offset += 256)
-        {
-            var acc = Vector256.LoadUnsafe(ref start, offset) | Vector256.LoadUnsafe(ref start, offset + 32)
-                | Vector256.LoadUnsafe(ref start, offset + 64) | Vector256.LoadUnsafe(ref start, offset + 96)
-                | Vector256.LoadUnsafe(ref start, offset + 128) | Vector256.LoadUnsafe(ref start, offset + 160)
-                | Vector256.LoadUnsafe(ref start, offset + 192) | Vector256.LoadUnsafe(ref start, offset + 224);
-            if (acc != Vector256<byte>.Zero)
-                return false;
-        }
-        return true;
-    }
 
     // The run being built: consecutive pages of one kind, written out when the kind changes, a page is skipped
     // or a data record is full.

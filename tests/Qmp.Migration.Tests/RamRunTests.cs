@@ -94,19 +94,6 @@ public sealed class RamRunTests
         Assert.Equal(expected, e.Message);
     }
 
-    [Fact]
-    public void Zero_check_finds_a_single_byte_anywhere_in_a_page()
-    {
-        var page = new byte[Page];
-        Assert.True(RamSender.IsZero(page));
-        foreach (var at in new[] { 0, 31, 255, 256, 2049, Page - 1 })
-        {
-            page[at] = 0x80;
-            Assert.False(RamSender.IsZero(page));
-            page[at] = 0;
-        }
-    }
-
     // One first pass over the whole block, as the migration's first pass sends it.
     private static (MemoryStream Stream, RamCounters Counters) Send(RamBlock block)
     {
