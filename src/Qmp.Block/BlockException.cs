@@ -26,6 +26,13 @@ public sealed class BlockException : IOException
         _ => "Input/output error",
     };
 
+    /// <summary>
+    /// The first line of <paramref name="exception"/>'s message: what QMP replies, events and one-line errors carry.
+    /// Some block errors add QEMU's hint lines (an image lock's "Is another process using the image?"), which
+    /// QEMU prints on a terminal only.
+    /// </summary>
+    public static string Summary(Exception exception) => exception.Message.Split('\n')[0];
+
     /// <summary>Maps a host I/O exception onto a block error (ENOSPC is recognised by its HResult).</summary>
     public static BlockException FromHost(Exception exception, string what)
     {

@@ -132,7 +132,7 @@ public sealed partial class Machine : IDisposable
             catch (IOException e)
             {
                 // BlockException is an IOException: the node's own reason is kept for the reply, its first line only (QEMU keeps hints out of QMP).
-                activationError = e.Message.Split('\n')[0];
+                activationError = Qmp.Block.BlockException.Summary(e);
             }
         }
         await InvokeAsync(() =>

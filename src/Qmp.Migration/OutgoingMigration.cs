@@ -169,7 +169,7 @@ internal sealed class OutgoingMigration
             catch (IOException e)
             {
                 // A block failure, not the channel's: reported as such, not as a broken socket.
-                throw new MigrationException($"Failed to inactivate block nodes: {e.Message.Split('\n')[0]}", e);
+                throw new MigrationException($"Failed to inactivate block nodes: {Qmp.Block.BlockException.Summary(e)}", e);
             }
             phases.Mark("inactivate");
             SyncPass(ram);
@@ -290,7 +290,7 @@ internal sealed class OutgoingMigration
             }
             catch (IOException e)
             {
-                reason = $"{reason}; block nodes could not be reactivated ({e.Message.Split('\n')[0]}), the guest stays paused";
+                reason = $"{reason}; block nodes could not be reactivated ({Qmp.Block.BlockException.Summary(e)}), the guest stays paused";
                 _logger.LogError(e, "Block nodes could not be reactivated after a failed migration");
             }
         }

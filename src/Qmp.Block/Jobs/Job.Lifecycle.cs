@@ -387,7 +387,7 @@ public abstract partial class Job
         {
             Busy = false;
             if (failure is not null)
-                Error = failure.Message.Split('\n')[0];
+                Error = BlockException.Summary(failure);
             else if (cancelled)
                 Error ??= "Operation canceled";
             Transition(JobStatus.Aborting);

@@ -23,7 +23,7 @@ internal static class BlockErrors
         }
         catch (Exception e) when (e is BlockGraphException or BlockException)
         {
-            throw QmpErrorException.Generic(e.Message.Split('\n')[0]);
+            throw QmpErrorException.Generic(BlockException.Summary(e));
         }
     }
 }
