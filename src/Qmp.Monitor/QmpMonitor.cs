@@ -25,7 +25,7 @@ public sealed class QmpMonitor : IAsyncDisposable
     private volatile QmpConnection? _connection;
     private Task? _run;
 
-    /// <summary>Creates a monitor; nothing listens before <see cref="StartAsync"/>.</summary>
+    /// <summary>Creates a monitor; nothing listens before <see cref="ListenAsync"/>.</summary>
     public QmpMonitor(string label, QmpEndpoint endpoint, QmpCommandTable commands, QmpMonitorOptions options, VersionInfo version, ILogger logger)
     {
         Label = label;
@@ -46,19 +46,9 @@ public sealed class QmpMonitor : IAsyncDisposable
     public string ChardevFilename => _endpoint.Describe(_connection);
 
     /// <summary>
-    /// Listens (or connects). With <paramref name="waitForClient"/> (QEMU's <c>wait=on</c>) it
-    /// also waits for the first client before returning, as QEMU's start-up does.
-    /// </summary>
-    public async Task StartAsync(bool waitForClient, CancellationToken cancellationToken)
-    {
-        await ListenAsync(waitForClient, cancellationToken).ConfigureAwait(false);
-        Serve();
-    }
-
-    /// <summary>
-    /// The first half of <see cref="StartAsync"/>: listens (or connects) and, with <paramref name="waitForClient"/>,
-    /// waits for the first client, but greets no one before <see cref="Serve"/>. QEMU binds its monitors early and
-    /// serves them from its main loop, once the guest was started.
+    /// Listens (or connects). With <paramref name="waitForClient"/> (QEMU's <c>wait=on</c>) it also waits for the
+    /// first client, as QEMU's start-up does, but greets no one before <see cref="Serve"/>: QEMU binds its
+    /// monitors early and serves them from its main loop, once the guest was started.
     /// </summary>
     public async Task ListenAsync(bool waitForClient, CancellationToken cancellationToken)
     {
@@ -70,7 +60,7 @@ public sealed class QmpMonitor : IAsyncDisposable
         }
     }
 
-    /// <summary>The second half of <see cref="StartAsync"/>: greets and serves clients, one at a time.</summary>
+    /// <summary>Greets and serves clients, one at a time, after <see cref="ListenAsync"/>.</summary>
     public void Serve()
     {
         if (_run is not null)

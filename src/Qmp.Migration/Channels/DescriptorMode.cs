@@ -30,12 +30,25 @@ internal static partial class DescriptorMode
     /// it (connect, accept) and its synchronous calls wait through the runtime's event loop, which measured half
     /// the speed for 1 GiB over a unix socket. The duplicate shares the socket, so shutting the socket down
     /// (cancel) still ends a read or write in progress; closing the socket cannot hand its number to another file
-    /// while the duplicate is in use.
+    /// while the duplicate is in use. O_NONBLOCK belongs to the shared file description, so the socket turns
+    /// blocking too: after this only Shutdown, Poll and Dispose may be called on it, which do not mind.
     /// </summary>
     /// <exception cref="IOException">The descriptor cannot be duplicated.</exception>
     public static SafeFileHandle DuplicateBlocking(System.Net.Sockets.Socket socket)
     {
-        var fd = Fcntl((int)socket.Handle, FDupfdCloexec, 0);
+        var original = socket.SafeHandle;
+        var added = false;
+        int fd;
+        try
+        {
+            original.DangerousAddRef(ref added);
+            fd = Fcntl((int)original.DangerousGetHandle(), FDupfdCloexec, 0);
+        }
+        finally
+        {
+            if (added)
+                original.DangerousRelease();
+        }
         if (fd < 0)
             throw new IOException(Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError()));
         var handle = new SafeFileHandle(fd, ownsHandle: true);
