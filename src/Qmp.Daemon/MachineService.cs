@@ -87,7 +87,16 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
         machine.Start();
         StartIncoming(machine, migration);
         // Clients are served once the guest runs: none sees start-up's RESUME, or the guest not yet running.
-        await machine.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await machine.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // As a monitor that cannot listen: the monitors already listening close and unlink their sockets.
+            await DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         foreach (var monitor in _monitors)
             monitor.Serve();
         _logger.LogInformation("Machine {Name} ({Type}, {Ram} MiB) started {State}", spec.Config.Name ?? "(unnamed)", spec.Config.MachineType,
@@ -168,7 +177,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
             }
             catch (Exception e) when (e is BlockException or BlockGraphException)
             {
-                throw new CommandLineException(blockSpec.Option, e.Message.Split('\n')[0]);
+                throw new CommandLineException(blockSpec.Option, BlockException.Summary(e));
             }
         }
     }
