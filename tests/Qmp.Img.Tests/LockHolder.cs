@@ -8,6 +8,7 @@ internal sealed class LockHolder : IAsyncDisposable
     private readonly Process _process;
     private readonly string _directory;
     private readonly string _image;
+    private readonly System.Text.StringBuilder _stderr = new();
 
     public LockHolder(string directory, string image)
     {
@@ -18,22 +19,34 @@ internal sealed class LockHolder : IAsyncDisposable
             WorkingDirectory = directory,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
+            RedirectStandardError = true,
             UseShellExecute = false,
         };
         start.ArgumentList.Add(image);
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start qemu-io");
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            lock (_stderr)
+                _stderr.AppendLine(e.Data);
+        };
+        _process.BeginErrorReadLine();
     }
 
     /// <summary>Waits until qemu-img sees the lock.</summary>
     public async Task WaitHeldAsync()
     {
-        for (var i = 0; i < 100; i++)
+        // By time, not by tries: under a loaded CI machine each qemu-img run takes a while.
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
             if ((await Tools.QemuImgAsync(_directory, "info", _image)).ExitCode != 0)
                 return;
+            if (_process.HasExited)
+                break;
             await Task.Delay(50);
         }
-        Assert.Fail("qemu-io never took the image lock");
+        lock (_stderr)
+            Assert.Fail($"qemu-io never took the image lock (exited: {_process.HasExited}; stderr: {_stderr})");
     }
 
     public async ValueTask DisposeAsync()

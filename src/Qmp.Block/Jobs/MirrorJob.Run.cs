@@ -14,22 +14,31 @@ public sealed partial class MirrorJob
         if (_sync != MirrorSyncMode.None)
             await DirtyInitAsync(length, cancellationToken).ConfigureAwait(false);
         var maxChunks = (int)Math.Max(1, Math.Min(MaxIoBytes, _bufSize) / _bitmap.Granularity);
-        var running = new List<Task<(long Copied, long Zeroed)>>();
+        // The copies under way and their bytes, counted from the moment they are taken from the bitmap: a copy may
+        // wait (for a drain, for an overlapping range) before it holds its range, and must count against buf-size
+        // meanwhile, as QEMU's in_flight_bytes does.
+        // Kept as a list: a copy that ends at once may be a cached, shared completed task.
+        var running = new List<(Task<(long Copied, long Zeroed)> Task, long Bytes)>();
+        var runningBytes = 0L;
         try
         {
             while (true)
             {
-                // Before taking from the bitmap: a run taken but not yet entered in flight would count nowhere (QEMU
-                // sets the remaining work at the top of each iteration too).
-                UpdateTotal();
+                // QEMU sets the remaining work at the top of each iteration too.
+                SetTotal(CurrentProgress + _bitmap.DirtyBytes + runningBytes);
                 await PausePointAsync(cancellationToken).ConfigureAwait(false);
-                while (_ranges.Bytes < _bufSize && running.Count < MaxCopies && _bitmap.TryTake(maxChunks, out var offset, out var bytes))
-                    running.Add(CopyRunAsync(offset, bytes, cancellationToken));
+                while (runningBytes < _bufSize && running.Count < MaxCopies && _bitmap.TryTake(maxChunks, out var offset, out var bytes))
+                {
+                    running.Add((CopyRunAsync(offset, bytes, cancellationToken), bytes));
+                    runningBytes += bytes;
+                }
                 if (running.Count > 0)
                 {
-                    var done = await Task.WhenAny(running).ConfigureAwait(false);
-                    running.Remove(done);
-                    var (copied, zeroed) = await done.ConfigureAwait(false);
+                    var index = await NextDoneAsync(running).ConfigureAwait(false);
+                    var done = running[index];
+                    running.RemoveAt(index);
+                    runningBytes -= done.Bytes;
+                    var (copied, zeroed) = await done.Task.ConfigureAwait(false);
                     AddProgress(zeroed);
                     // Only copied data counts against the speed, as in QEMU (zeroes cost the target little).
                     if (copied > 0)
@@ -55,7 +64,7 @@ public sealed partial class MirrorJob
         {
             // No copy outlives the loop: a failed or cancelled job must not write the target afterwards. Copies
             // already under way finish and count, as QEMU's in-flight operations do (BLOCK_JOB_CANCELLED's offset).
-            foreach (var copy in running)
+            foreach (var (copy, _) in running)
             {
                 try
                 {
@@ -73,8 +82,11 @@ public sealed partial class MirrorJob
         }
     }
 
-    // QEMU's progress: done plus what is dirty or in flight.
-    private void UpdateTotal() => SetTotal(CurrentProgress + _bitmap.DirtyBytes + _ranges.Bytes);
+    private static async Task<int> NextDoneAsync(List<(Task<(long Copied, long Zeroed)> Task, long Bytes)> running)
+    {
+        var done = await Task.WhenAny(running.Select(r => r.Task)).ConfigureAwait(false);
+        return running.FindIndex(r => r.Task == done);
+    }
 
     // QEMU's mirror_dirty_init: full marks everything; top what the top allocates; commit what the chain above the base allocates.
     private async Task DirtyInitAsync(long length, CancellationToken cancellationToken)
