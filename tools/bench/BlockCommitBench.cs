@@ -15,7 +15,7 @@ internal static class BlockCommitBench
     {
         var row = new BlockRow($"commit {size >> 20} MiB intermediate qcow2, disk", size, 0);
         var qemu = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "qemu-system-x86_64")).FirstOrDefault(File.Exists);
-        var qmpd = Path.Combine(AppContext.BaseDirectory, "qmpd");
+        var qmpd = await Repository.PublishQmpdAsync();
         var creator = qemuImg ?? qimg;
         var sizeText = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var source = Path.Combine(work, "commit-src.raw");

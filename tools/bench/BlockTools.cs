@@ -12,12 +12,7 @@ internal static partial class BlockTools
     /// <summary>tools/qimg published ahead of time (as it is deployed: native, no JIT start-up), published now (incrementally).</summary>
     public static async Task<string> FindQimgAsync()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Qmp.sln")))
-            root = root.Parent;
-        if (root is null)
-            throw new InvalidOperationException("run qmp-bench from the repository (tools/qimg is needed)");
-        var project = Path.Combine(root.FullName, "tools", "qimg");
+        var project = Path.Combine(Repository.Root("tools/qimg"), "tools", "qimg");
         var output = Path.Combine(project, "bin", "aot");
         Console.WriteLine("publishing tools/qimg (Release, native AOT)...");
         var (exit, log, _) = await RunAsync("dotnet", ["publish", Path.Combine(project, "Qmp.Img.csproj"), "-c", "Release", "-r", "linux-x64", "--nologo", "-v", "q", "-o", output]);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Qmp.Client;
 
@@ -12,7 +11,7 @@ namespace Qmp.Bench;
 /// lifted). Reports the medians of query-migrate's total-time and downtime, of the time the guest ran nowhere
 /// (the source's STOP to the destination's RESUME, by event timestamps) and the bytes sent,
 /// for QEMU (qemu-system-i386 TCG, when installed) and for qmpd when it can migrate (its column
-/// says why not otherwise). migration-block.md §0 has QEMU's figures on these machines.
+/// says why not otherwise). qmpd is published as deployed (ReadyToRun) unless --qmpd names a binary. migration-block.md §0 has QEMU's figures on these machines.
 /// </summary>
 internal static class MigrationBench
 {
@@ -32,7 +31,7 @@ internal static class MigrationBench
         string? only = null;
         string? scenarioFilter = null;
         var log = false;
-        var qmpd = Path.Combine(AppContext.BaseDirectory, "qmpd");
+        string? qmpd = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -48,7 +47,7 @@ internal static class MigrationBench
         var guests = Directory.CreateTempSubdirectory("qmp-bench-migrate-").FullName;
         try
         {
-            await BuildGuestsAsync(guests);
+            await Repository.BuildGuestsAsync(guests, "demo", "migration");
             var emulators = new List<(string Name, string Binary)>();
             var qemu = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "qemu-system-i386")).FirstOrDefault(File.Exists);
             if (qemu is null)
@@ -56,7 +55,7 @@ internal static class MigrationBench
             else if (only is null or "qemu")
                 emulators.Add(("qemu 7.2", qemu));
             if (only is null or "qmpd")
-                emulators.Add(("qmpd", qmpd));
+                emulators.Add(("qmpd", qmpd ?? await Repository.PublishQmpdAsync()));
             Console.WriteLine($"{Environment.ProcessorCount} cores, {rounds} rounds, unix socket, medians of query-migrate's figures");
             Console.WriteLine($"{"scenario",-36} {"emulator",-9} {"total ms",9} {"downtime ms",12} {"stop-resume",12} {"MB sent",9} {"syncs",6}  (each round: total/downtime)");
             foreach (var scenario in _scenarios)
@@ -97,24 +96,5 @@ internal static class MigrationBench
         {
             Directory.Delete(guests, recursive: true);
         }
-    }
-
-    private static async Task BuildGuestsAsync(string output)
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Qmp.sln")))
-            root = root.Parent;
-        if (root is null)
-            throw new InvalidOperationException("run qmp-bench from the repository (tools/guests is needed)");
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true };
-        start.ArgumentList.Add(Path.Combine(root.FullName, "tools", "guests", "build.sh"));
-        start.ArgumentList.Add(output);
-        start.ArgumentList.Add("demo");
-        start.ArgumentList.Add("migration");
-        using var build = Process.Start(start)!;
-        await build.StandardOutput.ReadToEndAsync();
-        await build.WaitForExitAsync();
-        if (build.ExitCode != 0)
-            throw new InvalidOperationException("tools/guests/build.sh failed");
     }
 }
