@@ -11,7 +11,8 @@ namespace Qmp.Bench;
 /// lifted). Reports the medians of query-migrate's total-time and downtime, of the time the guest ran nowhere
 /// (the source's STOP to the destination's RESUME, by event timestamps) and the bytes sent,
 /// for QEMU (qemu-system-i386 TCG, when installed) and for qmpd when it can migrate (its column
-/// says why not otherwise). qmpd is published as deployed (ReadyToRun) unless --qmpd names a binary. migration-block.md §0 has QEMU's figures on these machines.
+/// says why not otherwise). qmpd is published as deployed (ReadyToRun) unless --qmpd names a binary.
+/// migration-block.md §0 has QEMU's figures on these machines.
 /// </summary>
 internal static class MigrationBench
 {

@@ -16,8 +16,8 @@ public sealed partial class MirrorJob
         var maxChunks = (int)Math.Max(1, Math.Min(MaxIoBytes, _bufSize) / _bitmap.Granularity);
         // The copies under way and their bytes, counted from the moment they are taken from the bitmap: a copy may
         // wait (for a drain, for an overlapping range) before it holds its range, and must count against buf-size
-        // meanwhile, as QEMU's in_flight_bytes does.
-        // Kept as a list: a copy that ends at once may be a cached, shared completed task.
+        // meanwhile, as QEMU's in_flight_bytes does. A list of pairs, not a dictionary: copies that end at once may
+        // share one cached completed task.
         var running = new List<(Task<(long Copied, long Zeroed)> Task, long Bytes)>();
         var runningBytes = 0L;
         try
