@@ -72,6 +72,9 @@ public abstract partial class BlockNode
     /// <summary>Whether writes with <see cref="BlockWriteFlags.Compressed"/> are supported (QEMU's bdrv_supports_compressed_writes).</summary>
     public virtual bool SupportsCompressedWrites => false;
 
+    /// <summary>Why compressed writes cannot run on this host though the format takes them (a missing zlib), or null.</summary>
+    public virtual string? CompressedWritesUnavailable => null;
+
     /// <summary>The protocol child ("file") of a format node.</summary>
     public BlockNode? File => Child("file");
 

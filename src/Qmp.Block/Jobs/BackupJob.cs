@@ -207,7 +207,7 @@ public sealed partial class BackupJob : Job
     {
         if (!target.SupportsCompressedWrites)
             throw new BlockGraphException($"Compression is not supported for this drive {BackingChain.DeviceName(target)}");
-        if (Qcow2.Qcow2Zlib.LoadError is { } error)
+        if (target.CompressedWritesUnavailable is { } error)
             throw new BlockGraphException(error);
     }
 

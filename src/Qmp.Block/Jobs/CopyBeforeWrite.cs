@@ -24,7 +24,7 @@ internal sealed class CopyBeforeWrite : IBlockWriteNotifier
     /// Every cluster of <paramref name="source"/> starts pending; <paramref name="copiedByWrite"/> hears of copies guest writes made.
     /// With <paramref name="compress"/>, data goes to the target one cluster per request, compressed (backup's compress).
     /// </summary>
-    public CopyBeforeWrite(BlockNode source, BlockNode target, int clusterSize, Action<long> copiedByWrite, bool compress = false)
+    public CopyBeforeWrite(BlockNode source, BlockNode target, int clusterSize, Action<long> copiedByWrite, bool compress)
     {
         _source = source;
         _target = target;

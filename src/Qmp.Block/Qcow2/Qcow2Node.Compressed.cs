@@ -12,6 +12,9 @@ public sealed partial class Qcow2Node
     /// <inheritdoc/>
     public override bool SupportsCompressedWrites => true;
 
+    /// <inheritdoc/>
+    public override string? CompressedWritesUnavailable => Qcow2Zlib.LoadError;
+
     /// <summary>
     /// Writes whole clusters compressed; a cluster that does not shrink is written as it is. The range starts on a
     /// cluster boundary and ends on one or at the end of the image (the last cluster is padded with zeroes).
