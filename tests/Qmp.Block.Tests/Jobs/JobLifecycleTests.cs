@@ -153,8 +153,10 @@ public sealed class JobLifecycleTests
         await Task.Delay(1000);
         var progress = job.CurrentProgress;
         var rate = (progress - start) / clock.Elapsed.TotalSeconds;
-        // The limit is the upper bound; a loaded machine may be slower.
-        Assert.InRange(rate, 0.2 * (1 << 20), 1.5 * (1 << 20));
+        // The limit is the upper bound. No lower bound but progress: a loaded CI machine ran this job at 4% of the
+        // limit (timer-paced steps), which says nothing about the limiter.
+        Assert.True(progress > start, "the throttled job made no progress in a second");
+        Assert.True(rate <= 1.5 * (1 << 20), $"{rate:F0} bytes/s against a limit of 1 MiB/s");
         Assert.Equal("Parameter 'speed' expects a non-negative value", Assert.Throws<JobException>(() => job.SetSpeed(-1)).Message);
         job.SetSpeed(0);
         // Unthrottled, 4 MiB more must take well under the 4 s the old limit would need (steps are
