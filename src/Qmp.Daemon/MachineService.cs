@@ -101,7 +101,9 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
             monitor.Serve();
         _logger.LogInformation("Machine {Name} ({Type}, {Ram} MiB) started {State}", spec.Config.Name ?? "(unnamed)", spec.Config.MachineType,
             spec.Config.RamSize >> 20, spec.Config.StartPaused ? "paused (-S)" : "running");
-        MigrationWarmUp.Start(loggers.CreateLogger(typeof(MigrationWarmUp)));
+        // A destination warms its load itself (IncomingMigration); this would only compete with it.
+        if (spec.Incoming is null)
+            MigrationWarmUp.Start(loggers.CreateLogger(typeof(MigrationWarmUp)));
         _ = machine.ExitRequested.ContinueWith(t =>
         {
             _logger.LogInformation("Machine {Name} asks to exit ({Cause})", spec.Config.Name ?? "(unnamed)", t.Result);

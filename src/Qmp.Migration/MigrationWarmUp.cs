@@ -5,8 +5,8 @@ using Qmp.Migration.Stream;
 namespace Qmp.Migration;
 
 /// <summary>
-/// Runs the migration's own code once on scratch RAM and an empty block graph, on a low-priority thread after the
-/// daemon starts, so that a first migration does not pay first-call costs (type loading, stubs, code the
+/// Runs the migration's own code once on scratch RAM and an empty block graph, on a background thread after the
+/// daemon starts (not on a destination, whose incoming load would compete with it), so that a first migration does not pay first-call costs (type loading, stubs, code the
 /// ReadyToRun image leaves to the JIT) inside its measured time. Measured on the ReadyToRun publish: an idle
 /// guest's first migration took 30 ms, the second in the same process 5 ms. Nothing here touches the guest.
 /// </summary>
@@ -17,7 +17,7 @@ public static class MigrationWarmUp
     /// <summary>Starts the warm-up thread; failures are logged at debug level and cost only the warm-up.</summary>
     public static void Start(ILogger logger)
     {
-        var thread = new Thread(() => Run(logger)) { Name = "migration warm-up", IsBackground = true, Priority = ThreadPriority.BelowNormal };
+        var thread = new Thread(() => Run(logger)) { Name = "migration warm-up", IsBackground = true };
         thread.Start();
     }
 
@@ -84,7 +84,7 @@ public static class MigrationWarmUp
         var reader = new MigrationReader(stream);
         reader.ReadHeader();
         if (reader.ReadTag() != RecordTag.Config)
-            return;
+            throw new InvalidOperationException("the warm-up stream does not start with its configuration");
         reader.ReadConfig();
         var written = new long[(ram.Pages + 63) / 64];
         var counters = new RamCounters();

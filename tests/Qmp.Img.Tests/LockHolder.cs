@@ -36,8 +36,8 @@ internal sealed class LockHolder : IAsyncDisposable
     public async Task WaitHeldAsync()
     {
         // By time, not by tries: under a loaded CI machine each qemu-img run takes a while.
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(60))
         {
             if ((await Tools.QemuImgAsync(_directory, "info", _image)).ExitCode != 0)
                 return;
@@ -45,6 +45,9 @@ internal sealed class LockHolder : IAsyncDisposable
                 break;
             await Task.Delay(50);
         }
+        // An exited qemu-io's stderr is complete only once the exit has been waited for.
+        if (_process.HasExited)
+            await _process.WaitForExitAsync();
         lock (_stderr)
             Assert.Fail($"qemu-io never took the image lock (exited: {_process.HasExited}; stderr: {_stderr})");
     }
