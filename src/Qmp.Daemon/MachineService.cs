@@ -101,7 +101,7 @@ internal sealed class MachineService(MachineSpec spec, IHostApplicationLifetime 
             monitor.Serve();
         _logger.LogInformation("Machine {Name} ({Type}, {Ram} MiB) started {State}", spec.Config.Name ?? "(unnamed)", spec.Config.MachineType,
             spec.Config.RamSize >> 20, spec.Config.StartPaused ? "paused (-S)" : "running");
-        // A destination warms its load itself (IncomingMigration); this would only compete with it.
+        // A destination warms up when its incoming migration starts (IncomingMigration), before the stream comes.
         if (spec.Incoming is null)
             MigrationWarmUp.Start(loggers.CreateLogger(typeof(MigrationWarmUp)));
         _ = machine.ExitRequested.ContinueWith(t =>

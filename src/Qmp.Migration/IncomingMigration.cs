@@ -134,6 +134,9 @@ internal sealed class IncomingMigration : IDisposable
         try
         {
             _machine.InvokeAsync(() => MachineState.Apply(_machine, MachineState.Capture(_machine, RunState.Running)), _cancel.Token).GetAwaiter().GetResult();
+            // The RAM side too (a destination's daemon starts no MigrationWarmUp thread): here it runs before the
+            // stream comes instead of beside it.
+            MigrationWarmUp.RunOnce();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
