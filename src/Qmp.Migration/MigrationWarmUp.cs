@@ -5,10 +5,12 @@ using Qmp.Migration.Stream;
 namespace Qmp.Migration;
 
 /// <summary>
-/// Runs the migration's own code once on scratch RAM and an empty block graph, on a background thread after the
-/// daemon starts (not on a destination, whose incoming load would compete with it), so that a first migration does not pay first-call costs (type loading, stubs, code the
-/// ReadyToRun image leaves to the JIT) inside its measured time. Measured on the ReadyToRun publish: an idle
-/// guest's first migration took 30 ms, the second in the same process 5 ms. Nothing here touches the guest.
+/// Runs the migration's own code once on scratch RAM and an empty block graph, so that a first migration does not
+/// pay first-call costs (type loading, stubs, code the ReadyToRun image leaves to the JIT) inside its measured
+/// time: on a background thread once the daemon runs, or, on a destination, when its incoming migration starts
+/// and before the stream comes (a thread there would compete with the stream). Measured on the ReadyToRun
+/// publish: an idle guest's first migration took 30 ms, the second in the same process 5 ms. Nothing here touches
+/// the guest.
 /// </summary>
 public static class MigrationWarmUp
 {
