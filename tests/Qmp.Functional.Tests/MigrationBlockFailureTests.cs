@@ -39,7 +39,9 @@ public sealed class MigrationBlockFailureTests(GuestBuild guests) : IClassFixtur
         var source = await StartAsync("src", config);
         var first = await StartAsync("dst1", [.. config, "-incoming", uri1]);
         await source.Qmp.ExecuteAsync("block-commit", new() { ["device"] = "d0", ["job-id"] = "c0", ["top"] = Image("mid.qcow2"), ["speed"] = 65536 });
-        await source.Qmp.ExecuteAsync("migrate-set-parameters", new() { ["max-bandwidth"] = 65536 });
+        // Slow enough that the first pass outlasts the refusals below even on a loaded machine (at 64 KiB/s it ended
+        // under them once); raising it ends the wait at once.
+        await source.Qmp.ExecuteAsync("migrate-set-parameters", new() { ["max-bandwidth"] = 1024 });
         await source.Qmp.ExecuteAsync("migrate", new() { ["uri"] = uri1 });
         await WaitMigrationStatusAsync(source.Qmp, "active");
 

@@ -10,6 +10,7 @@ namespace Qmp.Migration.Stream;
 internal sealed class RateLimiter(Func<long> bandwidth, CancellationToken cancellationToken)
 {
     private static readonly TimeSpan _window = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan _slice = TimeSpan.FromMilliseconds(100);
     private long _windowStart = Stopwatch.GetTimestamp();
     private long _windowBytes;
 
@@ -19,19 +20,22 @@ internal sealed class RateLimiter(Func<long> bandwidth, CancellationToken cancel
     /// <summary>Counts <paramref name="bytes"/> just written and waits while they are ahead of the bandwidth.</summary>
     public void Account(int bytes)
     {
-        var limit = bandwidth();
-        if (!Enabled || limit <= 0)
+        if (!Enabled || bandwidth() <= 0)
             return;
         _windowBytes += bytes;
-        var elapsed = Stopwatch.GetElapsedTime(_windowStart);
-        var due = TimeSpan.FromSeconds((double)_windowBytes / limit);
-        if (due > elapsed)
+        while (true)
         {
-            cancellationToken.WaitHandle.WaitOne(due - elapsed);
+            var limit = bandwidth();
+            var elapsed = Stopwatch.GetElapsedTime(_windowStart);
+            var due = limit <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds((double)_windowBytes / limit);
+            if (due <= elapsed)
+                break;
+            // In slices, the bandwidth read again after each: a raised max-bandwidth takes effect within one, not
+            // after a wait computed from the old limit (up to 16 s for a 1 MiB flush at 64 KiB/s).
+            cancellationToken.WaitHandle.WaitOne(due - elapsed < _slice ? due - elapsed : _slice);
             cancellationToken.ThrowIfCancellationRequested();
-            elapsed = due;
         }
-        if (elapsed >= _window)
+        if (Stopwatch.GetElapsedTime(_windowStart) >= _window)
         {
             _windowStart = Stopwatch.GetTimestamp();
             _windowBytes = 0;
