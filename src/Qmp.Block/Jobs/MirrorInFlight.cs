@@ -8,13 +8,13 @@ internal sealed class MirrorInFlight
 {
     private readonly List<Operation> _operations = [];
 
-    /// <summary>Bytes being copied.</summary>
-    public long Bytes
+    /// <summary>Whether no range is being copied (the job loop counts its own copies' bytes itself).</summary>
+    public bool IsEmpty
     {
         get
         {
             lock (_operations)
-                return _operations.Sum(o => o.End - o.Start);
+                return _operations.Count == 0;
         }
     }
 

@@ -138,7 +138,7 @@ public sealed partial class MirrorJob
         await (_heldDrain.IsFaulted ? _heldDrain : Task.CompletedTask).ConfigureAwait(false);
         try
         {
-            if (_bitmap.Count == 0 && _ranges.Bytes == 0)
+            if (_bitmap.Count == 0 && _ranges.IsEmpty)
             {
                 await _target.FlushAsync(cancellationToken).ConfigureAwait(false);
                 return true;
