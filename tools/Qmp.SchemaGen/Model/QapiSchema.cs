@@ -206,7 +206,9 @@ internal sealed class QapiSchema
             if (tagEnum.Values.All(v => v.Name != key))
                 throw new QapiException(info, $"branch '{key}' is not a value of {tagEnum.Describe()}");
             var type = ResolveTypeRef(ExpressionChecker.Normalize(value)["type"], info, $"branch '{key}'");
-            if (type is not QapiObjectType { IsUnion: false } branchType)
+            // A branch may be a union itself (QEMU's MigrationAddress carries SocketAddress): its tag and branch are
+            // read from the same JSON object.
+            if (type is not QapiObjectType branchType)
                 throw new QapiException(info, $"branch '{key}' cannot use {type.Describe()}");
             union.Variants.Add(new QapiVariant(key, branchType));
         }
@@ -289,16 +291,20 @@ internal sealed class QapiSchema
         }
     }
 
-    private static void CheckClashes(QapiObjectType type)
+    private static void CheckClashes(QapiObjectType type) =>
+        CheckBranchClashes(type, type, null, new Dictionary<string, QapiMember>(), [type]);
+
+    // As QEMU's check_clash: each branch, and each branch of a union branch, against everything around it.
+    private static void CheckBranchClashes(QapiObjectType type, QapiObjectType current, QapiObjectType? branch, Dictionary<string, QapiMember> seen, HashSet<QapiObjectType> nesting)
     {
-        var seen = new Dictionary<string, QapiMember>();
-        foreach (var member in type.Members)
-            CheckClash(type, seen, member, null);
-        foreach (var variant in type.Variants)
+        foreach (var member in current.Members)
+            CheckClash(type, seen, member, branch);
+        foreach (var variant in current.Variants)
         {
-            var branchSeen = new Dictionary<string, QapiMember>(seen);
-            foreach (var member in variant.Type.Members)
-                CheckClash(type, branchSeen, member, variant.Type);
+            if (!nesting.Add(variant.Type))
+                throw new QapiException(type.Info, $"object {type.Name} contains itself");
+            CheckBranchClashes(type, variant.Type, variant.Type, new Dictionary<string, QapiMember>(seen), nesting);
+            nesting.Remove(variant.Type);
         }
     }
 
