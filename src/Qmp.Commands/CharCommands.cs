@@ -96,6 +96,14 @@ public sealed class CharCommands(Machine.Machine machine) : ICharCommands
     {
         var server = socket.Server ?? true;
         var wait = server && (socket.Wait ?? false);
+        if (socket.Addr.Type == SocketAddressType.Fd)
+        {
+            // QEMU's socket_get_fd: with a monitor, only a getfd name (a number is a name too).
+            var name = socket.Addr.Fd!.Data.Str;
+            var handle = QmpRequestContext.Current?.Fds.Take(name)
+                ?? throw new QmpErrorException(QmpErrorClass.GenericError, $"Failed to add chardev '{id}': File descriptor named '{name}' has not been found");
+            return new CharBackendConfig(id, "socket") { Descriptor = (name, handle), Server = server, Wait = wait };
+        }
         if (socket.Addr.Type == SocketAddressType.Unix)
             return new CharBackendConfig(id, "socket", socket.Addr.Unix!.Data.Path) { Server = server, Wait = wait };
         var inet = socket.Addr.Inet!.Data;

@@ -114,12 +114,13 @@ public sealed class MigrationCommands(MigrationManager migration) : IMigrationCo
         };
     }
 
-    private static SocketMigrationAddress Socket(MigrationSocketAddress socket) => socket.Type switch
+    // As QEMU 8.2's migrate_uri_parse: a socket channel of type fd is the fd: URI, a stream on a descriptor from getfd.
+    private static Migration.Channels.MigrationAddress Socket(SocketAddress socket) => socket.Type switch
     {
-        SocketAddressType.Unix => SocketMigrationAddress.Unix(socket.Path ?? throw new MigrationException("Parameter 'addr.path' is missing")),
-        _ => SocketMigrationAddress.Inet(
-            socket.Host ?? throw new MigrationException("Parameter 'addr.host' is missing"),
-            socket.Port ?? throw new MigrationException("Parameter 'addr.port' is missing")),
+        SocketAddressType.Unix => SocketMigrationAddress.Unix(socket.Unix!.Path),
+        SocketAddressType.Fd => new FdMigrationAddress(socket.Fd!.Str, QmpRequestContext.ResolveFdParameter(socket.Fd.Str)
+            ?? throw new MigrationException($"File descriptor named '{socket.Fd.Str}' has not been found")),
+        _ => SocketMigrationAddress.Inet(socket.Inet!.Host, socket.Inet.Port),
     };
 
     private static byte? Percent(ulong? value) => value is { } v ? (byte)Math.Min(v, 255) : null;

@@ -85,7 +85,7 @@ internal static class MigrationMapping
         CpuThrottlePercentage = progress.CpuThrottlePercentage,
         ErrorDesc = progress.ErrorDesc,
         SocketAddress = progress.SocketAddresses?.Select(a => a.Path is { } path
-            ? new Schema.MigrationSocketAddress { Type = Schema.SocketAddressType.Unix, Path = path }
-            : new Schema.MigrationSocketAddress { Type = Schema.SocketAddressType.Inet, Host = a.Host ?? "", Port = a.Port ?? "" }).ToList(),
+            ? new Schema.SocketAddress { Type = Schema.SocketAddressType.Unix, Unix = new Schema.UnixSocketAddress { Path = path } }
+            : new Schema.SocketAddress { Type = Schema.SocketAddressType.Inet, Inet = new Schema.InetSocketAddress { Host = a.Host ?? "", Port = a.Port ?? "" } }).ToList(),
     };
 }

@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Qmp.Machine;
 
 /// <summary>
@@ -17,6 +19,12 @@ public sealed record CharBackendConfig(string Id, string Backend, string? Path =
     public string? Host { get; init; }
 
     public int Port { get; init; }
+
+    /// <summary>
+    /// A <c>socket</c> backend on a socket descriptor received with <c>getfd</c> (QEMU's fd socket address), with the
+    /// name it was passed under: listening when <see cref="Server"/>, connected otherwise. The backend takes it over.
+    /// </summary>
+    public (string Name, SafeFileHandle Handle)? Descriptor { get; init; }
 
     /// <summary>A <c>socket</c> backend listens (<c>server=on</c>) instead of connecting.</summary>
     public bool Server { get; init; }

@@ -10,7 +10,7 @@ public sealed class FdCommandTests : IDisposable
 {
     private readonly Machine.Machine _machine = new(new MachineConfig { Name = "fds", StartPaused = true });
     private readonly MiscCommands _misc;
-    private readonly Store _store = new();
+    private readonly InMemoryFdStore _store = new();
     private SafeFileHandle? _received;
 
     public FdCommandTests()
@@ -100,29 +100,5 @@ public sealed class FdCommandTests : IDisposable
         Assert.Same(fd, QmpRequestContext.ResolveFdParameter("mig"));
         Assert.Null(QmpRequestContext.ResolveFdParameter("mig"));
         fd.Dispose();
-    }
-
-    /// <summary>A dictionary store, like the monitor's.</summary>
-    private sealed class Store : IQmpFdStore
-    {
-        private readonly Dictionary<string, SafeFileHandle> _fds = [];
-
-        public SafeFileHandle? Peek(string name) => _fds.GetValueOrDefault(name);
-
-        public void Add(string name, SafeFileHandle fd)
-        {
-            if (_fds.Remove(name, out var old))
-                old.Dispose();
-            _fds[name] = fd;
-        }
-
-        public bool Close(string name)
-        {
-            var fd = Take(name);
-            fd?.Dispose();
-            return fd is not null;
-        }
-
-        public SafeFileHandle? Take(string name) => _fds.Remove(name, out var fd) ? fd : null;
     }
 }

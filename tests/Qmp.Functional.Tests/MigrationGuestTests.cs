@@ -41,6 +41,7 @@ public sealed class MigrationGuestTests(GuestBuild guests) : IClassFixture<Guest
     [InlineData("qmpd", "tcp")]
     [InlineData("qmpd", "exec")]
     [InlineData("qmpd", "fd")]
+    [InlineData("qmpd", "fd-channels")]
     public async Task Live_migration_leaves_the_destination_consistent_and_running(string emulator, string transport)
     {
         var qemu = emulator == "qmpd" ? Qmpd.Binary : Qmpd.FindTool("qemu-system-i386", "qemu-system-x86");
@@ -65,7 +66,11 @@ public sealed class MigrationGuestTests(GuestBuild guests) : IClassFixture<Guest
         var (dst, dstSocket) = await ConnectAsync($"{dir}/dst.qmp");
         await using var srcClient = src;
         await using var dstClient = dst;
-        if (transport == "fd")
+        // fd-channels names the descriptor as QEMU 8.2+'s channels argument does: a socket address of type fd.
+        JsonObject Where(string uri) => transport == "fd-channels"
+            ? new JsonObject { ["channels"] = new JsonArray(new JsonObject { ["channel-type"] = "main", ["addr"] = new JsonObject { ["transport"] = "socket", ["type"] = "fd", ["str"] = "mig" } }) }
+            : new JsonObject { ["uri"] = uri };
+        if (transport.StartsWith("fd", StringComparison.Ordinal))
         {
             var (a, b) = await SocketPairAsync($"{dir}/pair.sock");
             using (a)
@@ -74,19 +79,19 @@ public sealed class MigrationGuestTests(GuestBuild guests) : IClassFixture<Guest
                 await PassFdAsync(src, srcSocket, "mig", a);
                 await PassFdAsync(dst, dstSocket, "mig", b);
             }
-            await dst.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = "fd:mig" });
+            await dst.ExecuteAsync("migrate-incoming", Where("fd:mig"));
         }
         await WaitForMarkersAsync($"{dir}/src.serial", 2, source);
         // The bandwidth cap lifted, as QEMU's tests do to converge with a guest dirtying 98 MiB.
         await src.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 100_000_000_000L });
-        await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = outgoing });
+        await src.ExecuteAsync("migrate", Where(outgoing));
         await EnsureConvergeAsync(src);
         AssertCompleted(await WaitMigrationEndAsync(src));
         // The guest runs on at the destination: its serial port goes on printing markers.
         await WaitForMarkersAsync($"{dir}/dst.serial", Markers($"{dir}/dst.serial") + 1, destination);
         await dst.ExecuteAsync("stop");
         await CheckMemoryAsync(dst, $"{dir}/dst.mem");
-        if (transport == "fd")
+        if (transport.StartsWith("fd", StringComparison.Ordinal))
         {
             // The migration took the descriptor: it is no longer the monitor's to close.
             var closed = await Assert.ThrowsAsync<QmpCommandException>(() => src.ExecuteAsync("closefd", new JsonObject { ["fdname"] = "mig" }));

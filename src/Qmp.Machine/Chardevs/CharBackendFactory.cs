@@ -18,6 +18,8 @@ public static class CharBackendFactory
                     throw new MachineOperationException("size of ringbuf chardev must be power of two");
                 return new RingBufferBackend(config.Size);
             case "socket":
+                if (config.Descriptor is { } descriptor)
+                    return SocketBackend.Adopt(descriptor.Handle, descriptor.Name, config.Server, config.Wait);
                 return config.Server
                     ? SocketBackend.Listen(config.Path, config.Host, config.Port, config.Wait)
                     : SocketBackend.Connect(config.Path, config.Host, config.Port);

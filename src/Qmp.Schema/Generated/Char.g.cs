@@ -650,6 +650,10 @@ public enum SocketAddressType
     /// <c>unix</c>: Unix domain socket
     /// </summary>
     Unix,
+    /// <summary>
+    /// <c>fd</c>: Socket file descriptor
+    /// </summary>
+    Fd,
 }
 
 /// <summary>
@@ -657,7 +661,7 @@ public enum SocketAddressType
 /// </summary>
 public static class SocketAddressTypeWire
 {
-    private static readonly string[] _names = ["inet", "unix"];
+    private static readonly string[] _names = ["inet", "unix", "fd"];
 
     /// <summary>
     /// The value's wire name.
@@ -668,6 +672,58 @@ public static class SocketAddressTypeWire
     /// The value with wire name <paramref name="wire"/>, or null.
     /// </summary>
     public static SocketAddressType? Parse(string wire) => global::System.Array.IndexOf(_names, wire) is var i and >= 0 ? (SocketAddressType)i : null;
+}
+
+/// <summary>
+/// A socket file descriptor, by name or number.
+/// </summary>
+public sealed partial class FdSocketAddress : IQapiType<FdSocketAddress>
+{
+    /// <summary>
+    /// <c>str</c>: decimal is for file descriptor number, otherwise it's a file descriptor name.  Named file descriptors are permitted in monitor commands, in combination with the 'getfd' command. Decimal file descriptors are permitted at startup or other contexts where no monitor context is active.
+    /// </summary>
+    public required string Str { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["str"]);
+
+    /// <summary>
+    /// Reads a <see cref="FdSocketAddress"/> with QEMU's argument checks.
+    /// </summary>
+    public static FdSocketAddress FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static FdSocketAddress Read(JsonNode? node) => FromJson(node);
+
+    internal static FdSocketAddress ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("str", out var vStr_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "str"));
+        var vStr = QapiInput.Str(vStr_json, QapiInput.Member(path, "str"));
+        var result = new FdSocketAddress { Str = vStr };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("str", JsonValue.Create(Str));
+    }
 }
 
 public sealed partial class InetSocketAddressWrapper : IQapiType<InetSocketAddressWrapper>
@@ -768,6 +824,55 @@ public sealed partial class UnixSocketAddressWrapper : IQapiType<UnixSocketAddre
     }
 }
 
+public sealed partial class FdSocketAddressWrapper : IQapiType<FdSocketAddressWrapper>
+{
+    /// <summary>
+    /// <c>data</c>: file descriptor name or number
+    /// </summary>
+    public required FdSocketAddress Data { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["data"]);
+
+    /// <summary>
+    /// Reads a <see cref="FdSocketAddressWrapper"/> with QEMU's argument checks.
+    /// </summary>
+    public static FdSocketAddressWrapper FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static FdSocketAddressWrapper Read(JsonNode? node) => FromJson(node);
+
+    internal static FdSocketAddressWrapper ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("data", out var vData_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "data"));
+        var vData = FdSocketAddress.FromJson(vData_json, QapiInput.Member(path, "data"), "data");
+        var result = new FdSocketAddressWrapper { Data = vData };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("data", Data.ToJson());
+    }
+}
+
 /// <summary>
 /// Captures the address of a socket, which could also be a named file
 /// descriptor
@@ -788,6 +893,11 @@ public sealed partial class SocketAddressLegacy : IQapiType<SocketAddressLegacy>
     /// The members for <c>type</c> = <c>unix</c>.
     /// </summary>
     public UnixSocketAddressWrapper? Unix { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>fd</c>.
+    /// </summary>
+    public FdSocketAddressWrapper? Fd { get; set; }
 
     private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["type"]);
 
@@ -822,6 +932,10 @@ public sealed partial class SocketAddressLegacy : IQapiType<SocketAddressLegacy>
                 result.Unix = UnixSocketAddressWrapper.ReadMembers(obj, path, out var unixKnown);
                 known = new HashSet<string>(_qapiMemberNames.Concat(unixKnown));
                 break;
+            case SocketAddressType.Fd:
+                result.Fd = FdSocketAddressWrapper.ReadMembers(obj, path, out var fdKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(fdKnown));
+                break;
         }
         return result;
     }
@@ -841,6 +955,93 @@ public sealed partial class SocketAddressLegacy : IQapiType<SocketAddressLegacy>
         obj.Add("type", JsonValue.Create(Type.ToWire()));
         Inet?.WriteMembers(obj);
         Unix?.WriteMembers(obj);
+        Fd?.WriteMembers(obj);
+    }
+}
+
+/// <summary>
+/// Captures the address of a socket, which could also be a socket file
+/// descriptor
+/// </summary>
+public sealed partial class SocketAddress : IQapiType<SocketAddress>
+{
+    /// <summary>
+    /// <c>type</c>: Transport type
+    /// </summary>
+    public required SocketAddressType Type { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>inet</c>.
+    /// </summary>
+    public InetSocketAddress? Inet { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>unix</c>.
+    /// </summary>
+    public UnixSocketAddress? Unix { get; set; }
+
+    /// <summary>
+    /// The members for <c>type</c> = <c>fd</c>.
+    /// </summary>
+    public FdSocketAddress? Fd { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["type"]);
+
+    /// <summary>
+    /// Reads a <see cref="SocketAddress"/> with QEMU's argument checks.
+    /// </summary>
+    public static SocketAddress FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static SocketAddress Read(JsonNode? node) => FromJson(node);
+
+    internal static SocketAddress ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "type"));
+        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
+        var result = new SocketAddress { Type = vType };
+        known = _qapiMemberNames;
+        switch (vType)
+        {
+            case SocketAddressType.Inet:
+                result.Inet = InetSocketAddress.ReadMembers(obj, path, out var inetKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(inetKnown));
+                break;
+            case SocketAddressType.Unix:
+                result.Unix = UnixSocketAddress.ReadMembers(obj, path, out var unixKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(unixKnown));
+                break;
+            case SocketAddressType.Fd:
+                result.Fd = FdSocketAddress.ReadMembers(obj, path, out var fdKnown);
+                known = new HashSet<string>(_qapiMemberNames.Concat(fdKnown));
+                break;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("type", JsonValue.Create(Type.ToWire()));
+        Inet?.WriteMembers(obj);
+        Unix?.WriteMembers(obj);
+        Fd?.WriteMembers(obj);
     }
 }
 
@@ -1530,6 +1731,58 @@ public sealed partial class SocketAddressLegacyBase : IQapiType<SocketAddressLeg
             throw QapiInput.Missing(QapiInput.Member(path, "type"));
         var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
         var result = new SocketAddressLegacyBase { Type = vType };
+        known = _qapiMemberNames;
+        return result;
+    }
+
+    /// <summary>
+    /// The JSON form, members in schema order.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var obj = new JsonObject();
+        WriteMembers(obj);
+        return obj;
+    }
+
+    internal void WriteMembers(JsonObject obj)
+    {
+        obj.Add("type", JsonValue.Create(Type.ToWire()));
+    }
+}
+
+/// <summary>
+/// Arguments of <c>SocketAddress-</c>.
+/// </summary>
+public sealed partial class SocketAddressBase : IQapiType<SocketAddressBase>
+{
+    /// <summary>
+    /// <c>type</c>
+    /// </summary>
+    public required SocketAddressType Type { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["type"]);
+
+    /// <summary>
+    /// Reads a <see cref="SocketAddressBase"/> with QEMU's argument checks.
+    /// </summary>
+    public static SocketAddressBase FromJson(JsonNode? node, string? path = null, string? name = null)
+    {
+        var obj = QapiInput.Struct(node, path);
+        var result = ReadMembers(obj, path, out var known);
+        QapiInput.CheckUnexpected(obj, path, known);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public static SocketAddressBase Read(JsonNode? node) => FromJson(node);
+
+    internal static SocketAddressBase ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
+    {
+        if (!obj.TryGetPropertyValue("type", out var vType_json))
+            throw QapiInput.Missing(QapiInput.Member(path, "type"));
+        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
+        var result = new SocketAddressBase { Type = vType };
         known = _qapiMemberNames;
         return result;
     }

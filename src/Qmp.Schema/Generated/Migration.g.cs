@@ -339,7 +339,7 @@ public sealed partial class MigrationInfo : IQapiType<MigrationInfo>
     /// <summary>
     /// <c>socket-address</c> (optional): Only used for tcp, to know what the real port is (Since 4.0)
     /// </summary>
-    public IReadOnlyList<MigrationSocketAddress>? SocketAddress { get; set; }
+    public IReadOnlyList<SocketAddress>? SocketAddress { get; set; }
 
     private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["status", "ram", "total-time", "expected-downtime", "downtime", "setup-time", "cpu-throttle-percentage", "error-desc", "socket-address"]);
 
@@ -367,7 +367,7 @@ public sealed partial class MigrationInfo : IQapiType<MigrationInfo>
         long? vSetupTime = obj.TryGetPropertyValue("setup-time", out var vSetupTime_json) ? QapiInput.Int(vSetupTime_json, QapiInput.Member(path, "setup-time")) : null;
         long? vCpuThrottlePercentage = obj.TryGetPropertyValue("cpu-throttle-percentage", out var vCpuThrottlePercentage_json) ? QapiInput.Int(vCpuThrottlePercentage_json, QapiInput.Member(path, "cpu-throttle-percentage")) : null;
         string? vErrorDesc = obj.TryGetPropertyValue("error-desc", out var vErrorDesc_json) ? QapiInput.Str(vErrorDesc_json, QapiInput.Member(path, "error-desc")) : null;
-        IReadOnlyList<MigrationSocketAddress>? vSocketAddress = obj.TryGetPropertyValue("socket-address", out var vSocketAddress_json) ? QapiInput.List(vSocketAddress_json, QapiInput.Member(path, "socket-address"), (n, p) => MigrationSocketAddress.FromJson(n, p, null)) : null;
+        IReadOnlyList<SocketAddress>? vSocketAddress = obj.TryGetPropertyValue("socket-address", out var vSocketAddress_json) ? QapiInput.List(vSocketAddress_json, QapiInput.Member(path, "socket-address"), (n, p) => global::Qmp.Schema.SocketAddress.FromJson(n, p, null)) : null;
         var result = new MigrationInfo { Status = vStatus, Ram = vRam, TotalTime = vTotalTime, ExpectedDowntime = vExpectedDowntime, Downtime = vDowntime, SetupTime = vSetupTime, CpuThrottlePercentage = vCpuThrottlePercentage, ErrorDesc = vErrorDesc, SocketAddress = vSocketAddress };
         known = _qapiMemberNames;
         return result;
@@ -850,84 +850,6 @@ public sealed partial class MigrateContinueArguments : IQapiType<MigrateContinue
 }
 
 /// <summary>
-/// A socket address as the socket branch of @MigrationAddress and @MigrationInfo's socket-address carry it:
-/// QEMU's @SocketAddress flattened by hand (this generator does not nest unions), with the members of each
-/// type checked by the command. The wire form is the same.
-/// </summary>
-public sealed partial class MigrationSocketAddress : IQapiType<MigrationSocketAddress>
-{
-    /// <summary>
-    /// <c>type</c>: Transport type
-    /// </summary>
-    public required SocketAddressType Type { get; set; }
-
-    /// <summary>
-    /// <c>host</c> (optional): host part of the address (inet)
-    /// </summary>
-    public string? Host { get; set; }
-
-    /// <summary>
-    /// <c>port</c> (optional): port part of the address (inet)
-    /// </summary>
-    public string? Port { get; set; }
-
-    /// <summary>
-    /// <c>path</c> (optional): filesystem path to use (unix)
-    /// </summary>
-    public string? Path { get; set; }
-
-    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["type", "host", "port", "path"]);
-
-    /// <summary>
-    /// Reads a <see cref="MigrationSocketAddress"/> with QEMU's argument checks.
-    /// </summary>
-    public static MigrationSocketAddress FromJson(JsonNode? node, string? path = null, string? name = null)
-    {
-        var obj = QapiInput.Struct(node, path);
-        var result = ReadMembers(obj, path, out var known);
-        QapiInput.CheckUnexpected(obj, path, known);
-        return result;
-    }
-
-    /// <inheritdoc/>
-    public static MigrationSocketAddress Read(JsonNode? node) => FromJson(node);
-
-    internal static MigrationSocketAddress ReadMembers(JsonObject obj, string? path, out IReadOnlySet<string> known)
-    {
-        if (!obj.TryGetPropertyValue("type", out var vType_json))
-            throw QapiInput.Missing(QapiInput.Member(path, "type"));
-        var vType = QapiInput.Enum(vType_json, QapiInput.Member(path, "type"), "type", SocketAddressTypeWire.Parse);
-        string? vHost = obj.TryGetPropertyValue("host", out var vHost_json) ? QapiInput.Str(vHost_json, QapiInput.Member(path, "host")) : null;
-        string? vPort = obj.TryGetPropertyValue("port", out var vPort_json) ? QapiInput.Str(vPort_json, QapiInput.Member(path, "port")) : null;
-        string? vPath = obj.TryGetPropertyValue("path", out var vPath_json) ? QapiInput.Str(vPath_json, QapiInput.Member(path, "path")) : null;
-        var result = new MigrationSocketAddress { Type = vType, Host = vHost, Port = vPort, Path = vPath };
-        known = _qapiMemberNames;
-        return result;
-    }
-
-    /// <summary>
-    /// The JSON form, members in schema order.
-    /// </summary>
-    public JsonObject ToJson()
-    {
-        var obj = new JsonObject();
-        WriteMembers(obj);
-        return obj;
-    }
-
-    internal void WriteMembers(JsonObject obj)
-    {
-        obj.Add("type", JsonValue.Create(Type.ToWire()));
-        if (Host is not null)
-            obj.Add("host", JsonValue.Create(Host));
-        if (Port is not null)
-            obj.Add("port", JsonValue.Create(Port));
-        if (Path is not null)
-            obj.Add("path", JsonValue.Create(Path));
-    }
-}
-
-/// <summary>
 /// The migration stream transport mechanisms.
 /// </summary>
 public enum MigrationAddressType
@@ -1084,7 +1006,7 @@ public sealed partial class MigrationAddress : IQapiType<MigrationAddress>
     /// <summary>
     /// The members for <c>transport</c> = <c>socket</c>.
     /// </summary>
-    public MigrationSocketAddress? Socket { get; set; }
+    public SocketAddress? Socket { get; set; }
 
     /// <summary>
     /// The members for <c>transport</c> = <c>exec</c>.
@@ -1122,7 +1044,7 @@ public sealed partial class MigrationAddress : IQapiType<MigrationAddress>
         switch (vTransport)
         {
             case MigrationAddressType.Socket:
-                result.Socket = MigrationSocketAddress.ReadMembers(obj, path, out var socketKnown);
+                result.Socket = SocketAddress.ReadMembers(obj, path, out var socketKnown);
                 known = new HashSet<string>(_qapiMemberNames.Concat(socketKnown));
                 break;
             case MigrationAddressType.Exec:

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
 
 namespace Qmp.Machine.Chardevs.Backends;
 
@@ -70,11 +71,51 @@ public sealed class SocketBackend : ICharBackend, IDisposable
             listener.Dispose();
             throw new MachineOperationException($"Failed to bind socket to {Describe(path, host, port)}: {e.Message}");
         }
-        var backend = new SocketBackend(listener, Describe(path, host, port) + ",server=on", path);
-        if (wait)
-            backend.Attach(listener.Accept());
-        _ = backend.AcceptLoopAsync();
-        return backend;
+        return Serve(listener, Describe(path, host, port), path, wait);
+    }
+
+    /// <summary>
+    /// Takes over a socket descriptor received with <c>getfd</c>, as QEMU's fd socket address: with
+    /// <paramref name="server"/> it is put in the listening state and serves clients, otherwise it is the connection.
+    /// </summary>
+    /// <exception cref="MachineOperationException">The descriptor is not a socket, or cannot listen.</exception>
+    public static SocketBackend Adopt(SafeFileHandle descriptor, string name, bool server, bool wait)
+    {
+        var socket = new Socket(new SafeSocketHandle(descriptor.DangerousGetHandle(), ownsHandle: true));
+        descriptor.SetHandleAsInvalid();
+        try
+        {
+            // The handle constructor takes any descriptor; SO_TYPE fails with ENOTSOCK on a pipe or file.
+            socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Type);
+            // Senders often pass it non-blocking, and .NET then refuses the blocking sends and accepts used here.
+            socket.Blocking = true;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            throw new MachineOperationException($"File descriptor '{name}' is not a socket");
+        }
+        var description = socket.LocalEndPoint switch
+        {
+            IPEndPoint ip => Describe(null, ip.Address.ToString(), ip.Port),
+            var local => Describe(local?.ToString() ?? "", null, 0),
+        };
+        if (!server)
+        {
+            var backend = new SocketBackend(null, description, null);
+            backend.Attach(socket);
+            return backend;
+        }
+        try
+        {
+            socket.Listen(1);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new MachineOperationException($"Failed to listen on fd socket: {e.Message}");
+        }
+        return Serve(socket, description, null, wait);
     }
 
     /// <summary>Connects to a listening unix or TCP socket.</summary>
@@ -126,6 +167,16 @@ public sealed class SocketBackend : ICharBackend, IDisposable
                 // Best effort, as QEMU: a socket file someone else replaced is left alone.
             }
         }
+    }
+
+    // A listening socket's backend; it removes unixPath (a socket file it created) when disposed.
+    private static SocketBackend Serve(Socket listener, string description, string? unixPath, bool wait)
+    {
+        var backend = new SocketBackend(listener, description + ",server=on", unixPath);
+        if (wait)
+            backend.Attach(listener.Accept());
+        _ = backend.AcceptLoopAsync();
+        return backend;
     }
 
     private static IPAddress ResolveHost(string? host) =>

@@ -1,0 +1,58 @@
+using System.Text.Json.Nodes;
+using Qmp.Migration;
+using Qmp.Migration.Channels;
+using Qmp.Schema;
+using Qmp.Schema.Runtime;
+
+namespace Qmp.Commands.Tests;
+
+/// <summary>
+/// migrate's <c>channels</c> argument as QEMU 8.2+ reads it: the socket branch is a SocketAddress union nested in the
+/// MigrationAddress union, so its own <c>type</c> picks inet, unix or fd members from the same object.
+/// </summary>
+public sealed class MigrationChannelTests : IDisposable
+{
+    private readonly InMemoryFdStore _store = new();
+
+    public MigrationChannelTests() => QmpRequestContext.Current = new QmpRequestContext(_store, () => null);
+
+    public void Dispose() => QmpRequestContext.Current = null;
+
+    private static Migration.Channels.MigrationAddress Address(string addr)
+    {
+        var arguments = MigrateArguments.FromJson(JsonNode.Parse($$"""{"channels":[{"channel-type":"main","addr":{{addr}}}]}"""));
+        return MigrationCommands.Address(arguments.Uri, arguments.Channels);
+    }
+
+    [Fact]
+    public void Socket_channels_read_inet_and_unix_members_beside_the_transport()
+    {
+        Assert.Equal(SocketMigrationAddress.Inet("127.0.0.1", "4444"), Address("""{"transport":"socket","type":"inet","host":"127.0.0.1","port":"4444"}"""));
+        Assert.Equal(SocketMigrationAddress.Unix("/tmp/m.sock"), Address("""{"transport":"socket","type":"unix","path":"/tmp/m.sock"}"""));
+    }
+
+    [Fact]
+    public void Socket_channels_refuse_members_of_another_socket_type()
+    {
+        var e = Assert.Throws<QmpErrorException>(() => Address("""{"transport":"socket","type":"inet","host":"h","port":"1","path":"/x"}"""));
+        Assert.Equal("Parameter 'channels[0].addr.path' is unexpected", e.Message);
+        e = Assert.Throws<QmpErrorException>(() => Address("""{"transport":"socket","type":"unix"}"""));
+        Assert.Equal("Parameter 'channels[0].addr.path' is missing", e.Message);
+        e = Assert.Throws<QmpErrorException>(() => Address("""{"transport":"socket","path":"/x"}"""));
+        Assert.Equal("Parameter 'channels[0].addr.type' is missing", e.Message);
+    }
+
+    [Fact]
+    public void An_fd_socket_channel_is_the_getfd_descriptor_as_an_fd_uri_is()
+    {
+        var handle = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Write);
+        _store.Add("mig", handle);
+        var address = Assert.IsType<FdMigrationAddress>(Address("""{"transport":"socket","type":"fd","str":"mig"}"""));
+        Assert.Equal(("mig", handle), (address.Name, address.Handle));
+        Assert.Null(_store.Peek("mig"));
+        handle.Dispose();
+
+        var e = Assert.Throws<MigrationException>(() => Address("""{"transport":"socket","type":"fd","str":"mig"}"""));
+        Assert.Equal("File descriptor named 'mig' has not been found", e.Message);
+    }
+}
