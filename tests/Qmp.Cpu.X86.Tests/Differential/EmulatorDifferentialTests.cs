@@ -31,6 +31,28 @@ public sealed class EmulatorDifferentialTests(NativeHarnessFixture fixture)
     private static bool HostIsIntel() =>
         File.Exists("/proc/cpuinfo") && File.ReadLines("/proc/cpuinfo").Any(l => l.StartsWith("vendor_id", StringComparison.Ordinal) && l.Contains("GenuineIntel", StringComparison.Ordinal));
 
+    // INT1 (ICEBP, F1) raises #DB as a trap (Intel SDM vol. 3, 6.15, interrupt 1: "INT1 instruction: trap"), so the
+    // saved EIP is the next instruction, as the project's hosts reported until 2026-11. The CI machines since then
+    // (Linux 6.18 under nested virtualization; a plain C program sees the same) report it at the F1 byte, which no
+    // processor does: there the SDM's result is the reference. Any other difference still fails.
+    private static CpuOutcome HostOutcome(CpuCase c, CpuOutcome host)
+    {
+        var offset = (long)host.Eip - CpuLayout.CodeBase;
+        if (host.Vector != CpuLayout.DebugTrap || offset < 0 || offset >= c.Code.Length || c.Code[offset] != 0xF1)
+            return host;
+        return new CpuOutcome
+        {
+            Registers = host.Registers,
+            Eip = host.Eip + 1,
+            Eflags = host.Eflags,
+            Vector = host.Vector,
+            ErrorCode = host.ErrorCode,
+            Cr2 = host.Cr2,
+            TimedOut = host.TimedOut,
+            Data = host.Data,
+        };
+    }
+
     private async Task CompareAsync(bool undefinedFlags, Func<CpuCase, bool>? skip = null)
     {
         var (cases, outcomes) = await fixture.GeneratedRun;
@@ -42,7 +64,7 @@ public sealed class EmulatorDifferentialTests(NativeHarnessFixture fixture)
             var c = cases[n];
             if (skip?.Invoke(c) == true)
                 continue;
-            var differences = OutcomeComparer.Differences(c, outcomes[n], emulator.Run(c), undefinedFlags);
+            var differences = OutcomeComparer.Differences(c, HostOutcome(c, outcomes[n]), emulator.Run(c), undefinedFlags);
             if (differences.Count == 0)
                 continue;
             if (failedForms.Add(c.Form) && failures.Count < 40)
