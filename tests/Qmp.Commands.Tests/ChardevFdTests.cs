@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Qmp.Machine;
 using Qmp.Schema;
 using Qmp.Schema.Runtime;
+using Qmp.TestSupport;
 
 namespace Qmp.Commands.Tests;
 

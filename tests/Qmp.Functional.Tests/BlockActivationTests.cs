@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Qmp.Client;
+using Qmp.TestSupport;
 
 namespace Qmp.Functional.Tests;
 
@@ -43,7 +44,7 @@ public sealed class BlockActivationTests(GuestBuild guests) : IClassFixture<Gues
         Assert.Equal("Permission 'resize' unavailable on inactive node",
             await RefusalAsync(qmp, "block_resize", new() { ["node-name"] = "disk0", ["size"] = 32 << 20 }));
 
-        await using (await QemuIoHolder.OpenAsync(image))
+        await using (await QemuIoHolder.OpenAsync(Qmpd.FindTool("qemu-io", "qemu-utils"), ["-f", "raw", image]))
         {
             var refused = await RefusalAsync(qmp, "cont", []);
             Assert.Contains("\"write\" lock", refused, StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Qmp.Client;
+using Qmp.TestSupport;
 
 namespace Qmp.Functional.Tests;
 
@@ -91,7 +92,7 @@ public sealed class MigrationBlockFailureTests(GuestBuild guests) : IClassFixtur
             await WaitForAsync(async () => (await NodesAsync(source.Qmp)).All(n => !n["active"]!.GetValue<bool>()));
             Assert.True(destination.BytesReceived > 0);
             // The image is free: another process takes it before the source gets it back.
-            var holder = await QemuIoHolder.OpenAsync(image);
+            var holder = await QemuIoHolder.OpenAsync(Qmpd.FindTool("qemu-io", "qemu-utils"), ["-f", "raw", image]);
             _resources.Add(holder);
         }
 

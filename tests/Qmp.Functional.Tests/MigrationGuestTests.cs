@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Qmp.Client;
 using Qmp.Monitor.Tests;
+using Qmp.TestSupport;
 
 namespace Qmp.Functional.Tests;
 
@@ -72,7 +73,7 @@ public sealed class MigrationGuestTests(GuestBuild guests) : IClassFixture<Guest
             : new JsonObject { ["uri"] = uri };
         if (transport.StartsWith("fd", StringComparison.Ordinal))
         {
-            var (a, b) = await SocketPairAsync($"{dir}/pair.sock");
+            var (a, b) = await SocketPair.CreateAsync($"{dir}/pair.sock");
             using (a)
             using (b)
             {
@@ -210,16 +211,6 @@ public sealed class MigrationGuestTests(GuestBuild guests) : IClassFixture<Guest
     {
         ScmRights.Send(qmpSocket, " "u8.ToArray(), (int)fd.SafeHandle.DangerousGetHandle());
         await client.ExecuteAsync("getfd", new JsonObject { ["fdname"] = name });
-    }
-
-    private static async Task<(Socket A, Socket B)> SocketPairAsync(string path)
-    {
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        var a = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await a.ConnectAsync(new UnixDomainSocketEndPoint(path));
-        return (a, await listener.AcceptAsync());
     }
 
     private static async Task MakeFifoAsync(string path)

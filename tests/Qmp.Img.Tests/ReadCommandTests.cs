@@ -1,3 +1,5 @@
+using Qmp.TestSupport;
+
 namespace Qmp.Img.Tests;
 
 /// <summary>info and map on QEMU-made images: the same text and JSON as qemu-img, byte for byte.</summary>
@@ -53,8 +55,7 @@ public sealed class ReadCommandTests : IAsyncLifetime
         // A copy of its own: the shared images must stay unlocked for the other tests.
         using var scratch = new Scratch();
         File.Copy(_scratch.PathOf("base.qcow2"), scratch.PathOf("locked.qcow2"));
-        await using var holder = new LockHolder(scratch.Root, "locked.qcow2");
-        await holder.WaitHeldAsync();
+        await using var holder = await QemuIoHolder.OpenAsync(Tools.QemuIo, ["locked.qcow2"], scratch.Root);
         Assert.Equal(1, (await Tools.SameAsync(scratch.Root, "info", "locked.qcow2")).ExitCode);
         Assert.Equal(0, (await Tools.SameAsync(scratch.Root, "info", "-U", "locked.qcow2")).ExitCode);
         Assert.Equal(0, (await Tools.SameAsync(scratch.Root, "map", "-U", "locked.qcow2")).ExitCode);

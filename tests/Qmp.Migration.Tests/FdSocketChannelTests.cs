@@ -1,7 +1,7 @@
 using System.Net.Sockets;
-using Microsoft.Win32.SafeHandles;
 using Qmp.Machine;
 using Qmp.Migration.Channels;
+using Qmp.TestSupport;
 
 namespace Qmp.Migration.Tests;
 
@@ -18,7 +18,7 @@ public sealed class FdSocketChannelTests : IDisposable
     [Fact]
     public async Task Live_migration_over_a_non_blocking_socket_pair_completes_with_the_same_ram()
     {
-        var (a, b) = await SocketPairAsync();
+        var (a, b) = await SocketPair.CreateAsync(Path.Combine(_dir, "pair.sock"));
         using var source = TestMachines.Create(TestMachines.Config(), dirtier: true);
         using var sourceMigration = new MigrationManager(source);
         using var target = TestMachines.Create(TestMachines.Config());
@@ -33,8 +33,8 @@ public sealed class FdSocketChannelTests : IDisposable
             MakeNonBlocking(a);
             MakeNonBlocking(b);
             // Each channel owns a duplicate, as a descriptor received with SCM_RIGHTS would be.
-            targetMigration.Incoming(MigrationUri.Parse("fd:in", _ => Duplicate(b)), fromCommandLine: true, exitOnError: false);
-            sourceMigration.Migrate(MigrationUri.Parse("fd:out", _ => Duplicate(a)));
+            targetMigration.Incoming(MigrationUri.Parse("fd:in", _ => SocketPair.Duplicate(b)), fromCommandLine: true, exitOnError: false);
+            sourceMigration.Migrate(MigrationUri.Parse("fd:out", _ => SocketPair.Duplicate(a)));
         }
         await TestMachines.WaitForAsync(() => sourceMigration.Query().Status is MigrationStatus.Completed or MigrationStatus.Failed, TimeSpan.FromSeconds(60));
         Assert.Equal((MigrationStatus.Completed, null), (sourceMigration.Query().Status, sourceMigration.Query().ErrorDesc));
@@ -45,20 +45,6 @@ public sealed class FdSocketChannelTests : IDisposable
         Assert.Equal(0, TestMachines.BadPages(TestMachines.Ram(target)));
     }
 
-    private async Task<(Socket A, Socket B)> SocketPairAsync()
-    {
-        var path = Path.Combine(_dir, "pair.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        var a = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await a.ConnectAsync(new UnixDomainSocketEndPoint(path));
-        return (a, await listener.AcceptAsync());
-    }
-
-    private static SafeFileHandle Duplicate(Socket socket) =>
-        new(Dup((int)socket.SafeHandle.DangerousGetHandle()), ownsHandle: true);
-
     // What many senders hand over (QEMU's own channels, event loops): the descriptor in non-blocking mode.
     private static void MakeNonBlocking(Socket socket)
     {
@@ -66,9 +52,6 @@ public sealed class FdSocketChannelTests : IDisposable
         var flags = Fcntl(fd, 3 /* F_GETFL */, 0);
         Assert.True(flags >= 0 && Fcntl(fd, 4 /* F_SETFL */, flags | 0x800 /* O_NONBLOCK */) == 0);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "dup", SetLastError = true)]
-    private static extern int Dup(int fd);
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static extern int Fcntl(int fd, int command, int argument);

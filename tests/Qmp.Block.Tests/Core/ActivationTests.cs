@@ -1,5 +1,6 @@
 using Qmp.Block.Backends;
 using Qmp.Block.Options;
+using Qmp.TestSupport;
 
 namespace Qmp.Block.Tests.Core;
 
@@ -97,7 +98,7 @@ public sealed class ActivationTests : IAsyncLifetime
         await BuildAsync(faultyChainFirst: false);
         await _graph.InactivateAllAsync();
         var taken = _images["f2"];
-        await using (await QemuIoSession.OpenAsync(taken))
+        await using (await QemuIoHolder.OpenAsync(QemuTools.QemuIo, ["-f", "raw", taken]))
         {
             var e = await Assert.ThrowsAsync<BlockException>(() => _graph.ActivateAllAsync());
             Assert.Contains("lock", e.Message, StringComparison.Ordinal);

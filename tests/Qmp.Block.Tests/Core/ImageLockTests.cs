@@ -1,5 +1,6 @@
 using Qmp.Block.File;
 using Qmp.Block.Options;
+using Qmp.TestSupport;
 
 namespace Qmp.Block.Tests.Core;
 
@@ -131,7 +132,7 @@ public sealed class ImageLockTests : IAsyncLifetime
     [Fact]
     public async Task While_qemu_io_holds_the_image_we_cannot_open_it_read_write()
     {
-        await using (await QemuIoSession.OpenAsync(_image))
+        await using (await QemuIoHolder.OpenAsync(QemuTools.QemuIo, ["-f", "raw", _image]))
         {
             var e = await Assert.ThrowsAsync<BlockException>(() => OpenAsync());
             Assert.StartsWith("Failed to get shared \"write\" lock", e.Message, StringComparison.Ordinal);
@@ -145,7 +146,7 @@ public sealed class ImageLockTests : IAsyncLifetime
     public async Task While_qemu_io_holds_the_image_activation_fails_and_can_be_retried()
     {
         var node = await OpenAsync(active: false);
-        await using (await QemuIoSession.OpenAsync(_image))
+        await using (await QemuIoHolder.OpenAsync(QemuTools.QemuIo, ["-f", "raw", _image]))
         {
             var e = await Assert.ThrowsAsync<BlockException>(() => node.ActivateAsync());
             Assert.Contains("lock", e.Message, StringComparison.Ordinal);

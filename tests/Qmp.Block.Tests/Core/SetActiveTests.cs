@@ -1,4 +1,5 @@
 using Qmp.Block.Options;
+using Qmp.TestSupport;
 
 namespace Qmp.Block.Tests.Core;
 
@@ -168,7 +169,7 @@ public sealed class SetActiveTests : IAsyncLifetime
     public async Task Activation_fails_while_another_process_holds_the_image_and_succeeds_after()
     {
         await _graph.SetActiveAsync("disk0", false);
-        await using (await QemuIoSession.OpenAsync(_image))
+        await using (await QemuIoHolder.OpenAsync(QemuTools.QemuIo, ["-f", "raw", _image]))
         {
             var e = await Assert.ThrowsAsync<BlockException>(() => _graph.SetActiveAsync("disk0", true));
             Assert.Contains("\"write\" lock", e.Message, StringComparison.Ordinal);

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Qmp.Functional.Tests;
+namespace Qmp.TestSupport;
 
 /// <summary>
-/// Another process using an image: an interactive <c>qemu-io</c> that keeps it open read-write (its write lock
-/// taken) until disposed. The image is open once the first prompt appears.
+/// Another process using an image: an interactive <c>qemu-io</c> that keeps it open (its locks taken) until
+/// disposed. qemu-io opens the image before its first prompt, so the prompt means the locks are held.
+/// Shared by the test projects as a linked source file.
 /// </summary>
 internal sealed class QemuIoHolder : IAsyncDisposable
 {
@@ -13,32 +14,35 @@ internal sealed class QemuIoHolder : IAsyncDisposable
 
     private QemuIoHolder(Process process) => _process = process;
 
-    /// <summary>Opens <paramref name="path"/> (raw, read-write, no force-share) and waits until qemu-io holds it.</summary>
-    public static async Task<QemuIoHolder> OpenAsync(string path)
+    /// <summary>Starts <paramref name="qemuIo"/> with <paramref name="arguments"/> (options and the image) and waits until it has the image open.</summary>
+    public static async Task<QemuIoHolder> OpenAsync(string qemuIo, IEnumerable<string> arguments, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(Qmpd.FindTool("qemu-io", "qemu-utils"))
+        var info = new ProcessStartInfo(qemuIo)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
-        foreach (var argument in new[] { "-f", "raw", path })
+        foreach (var argument in arguments)
             info.ArgumentList.Add(argument);
         var holder = new QemuIoHolder(Process.Start(info) ?? throw new InvalidOperationException("could not start qemu-io"));
         var stderr = holder._process.StandardError.ReadToEndAsync();
         var seen = new StringBuilder();
         var buffer = new char[256];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        // By time: on a loaded machine qemu-io takes a while to start.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (!seen.ToString().Contains("qemu-io> ", StringComparison.Ordinal))
         {
             var n = await holder._process.StandardOutput.ReadAsync(buffer, timeout.Token);
             if (n == 0)
             {
+                // Its stderr is complete only once the exit has been waited for.
                 await holder._process.WaitForExitAsync(timeout.Token);
                 var code = holder._process.ExitCode;
                 await holder.DisposeAsync();
-                Assert.Fail($"qemu-io could not open {path} (exit {code}): {await stderr}{seen}");
+                throw new InvalidOperationException($"qemu-io could not open {string.Join(' ', info.ArgumentList)} (exit {code}): {await stderr}{seen}");
             }
             seen.Append(buffer, 0, n);
         }
