@@ -109,7 +109,7 @@ public sealed class CharCommands(Machine.Machine machine) : ICharCommands
         var inet = socket.Addr.Inet!.Data;
         if (!int.TryParse(inet.Port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > 65535)
             throw new QmpErrorException(QmpErrorClass.GenericError, $"Failed to add chardev '{id}': address resolution failed for {inet.Host}:{inet.Port}: Servname not supported for ai_socktype");
-        return new CharBackendConfig(id, "socket") { Host = inet.Host, Port = port, Server = server, Wait = wait };
+        return new CharBackendConfig(id, "socket") { Host = inet.Host, Port = port, Server = server, Wait = wait, InetOptions = inet.ToOptions() };
     }
 
     private RingBufferBackend FindRingbuf(string device)

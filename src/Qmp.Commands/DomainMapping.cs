@@ -54,4 +54,14 @@ internal static class DomainMapping
             throw Schema.Runtime.QmpErrorException.Generic(e.Message);
         }
     }
+
+    /// <summary>An inet address's options beside host and port.</summary>
+    public static Domain.Sockets.InetSocketOptions ToOptions(this Schema.InetSocketAddress inet) => new()
+    {
+        Numeric = inet.Numeric,
+        To = inet.To is { } to ? (int)to : null,
+        Ipv4 = inet.Ipv4,
+        Ipv6 = inet.Ipv6,
+        KeepAlive = inet.KeepAlive,
+    };
 }

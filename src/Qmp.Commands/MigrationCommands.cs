@@ -120,7 +120,7 @@ public sealed class MigrationCommands(MigrationManager migration) : IMigrationCo
         SocketAddressType.Unix => SocketMigrationAddress.Unix(socket.Unix!.Path),
         SocketAddressType.Fd => new FdMigrationAddress(socket.Fd!.Str, QmpRequestContext.ResolveFdParameter(socket.Fd.Str)
             ?? throw new MigrationException($"File descriptor named '{socket.Fd.Str}' has not been found")),
-        _ => SocketMigrationAddress.Inet(socket.Inet!.Host, socket.Inet.Port),
+        _ => SocketMigrationAddress.Inet(socket.Inet!.Host, socket.Inet.Port, socket.Inet.ToOptions()),
     };
 
     private static byte? Percent(ulong? value) => value is { } v ? (byte)Math.Min(v, 255) : null;

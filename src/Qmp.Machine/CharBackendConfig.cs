@@ -20,6 +20,9 @@ public sealed record CharBackendConfig(string Id, string Backend, string? Path =
 
     public int Port { get; init; }
 
+    /// <summary>A TCP <c>socket</c> backend's QEMU inet options (ipv4, ipv6, numeric, to, keep-alive).</summary>
+    public Sockets.InetSocketOptions? InetOptions { get; init; }
+
     /// <summary>
     /// A <c>socket</c> backend on a socket descriptor received with <c>getfd</c> (QEMU's fd socket address), with the
     /// name it was passed under: listening when <see cref="Server"/>, connected otherwise. The backend takes it over.

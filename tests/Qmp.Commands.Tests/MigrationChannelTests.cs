@@ -32,6 +32,20 @@ public sealed class MigrationChannelTests : IDisposable
     }
 
     [Fact]
+    public void Inet_options_reach_the_address_from_channels_and_from_the_uri()
+    {
+        var expected = SocketMigrationAddress.Inet("127.0.0.1", "4444", new Machine.Sockets.InetSocketOptions { To = 4450, Ipv4 = true, KeepAlive = true });
+        Assert.Equal(expected, Address("""{"transport":"socket","type":"inet","host":"127.0.0.1","port":"4444","to":4450,"ipv4":true,"keep-alive":true}"""));
+        Assert.Equal(expected, MigrationCommands.Address("tcp:127.0.0.1:4444,to=4450,ipv4,keep-alive=on", null));
+        var ipv6Off = Assert.IsType<SocketMigrationAddress>(MigrationCommands.Address("tcp:[::1]:4444,ipv6=off,numeric", null));
+        Assert.Equal(("::1", false, (int?)null), (ipv6Off.Host, ipv6Off.Options.Ipv6, ipv6Off.Options.To));
+        var e = Assert.Throws<MigrationException>(() => MigrationCommands.Address("tcp:h:1,ipv4=yes", null));
+        Assert.Equal("error parsing 'ipv4' flag '=yes'", e.Message);
+        e = Assert.Throws<MigrationException>(() => MigrationCommands.Address("tcp:h:1,to=x", null));
+        Assert.Equal("error parsing to= argument", e.Message);
+    }
+
+    [Fact]
     public void Socket_channels_refuse_members_of_another_socket_type()
     {
         var e = Assert.Throws<QmpErrorException>(() => Address("""{"transport":"socket","type":"inet","host":"h","port":"1","path":"/x"}"""));

@@ -21,8 +21,8 @@ public static class CharBackendFactory
                 if (config.Descriptor is { } descriptor)
                     return SocketBackend.Adopt(descriptor.Handle, descriptor.Name, config.Server, config.Wait);
                 return config.Server
-                    ? SocketBackend.Listen(config.Path, config.Host, config.Port, config.Wait)
-                    : SocketBackend.Connect(config.Path, config.Host, config.Port);
+                    ? SocketBackend.Listen(config.Path, config.Host, config.Port, config.Wait, config.InetOptions)
+                    : SocketBackend.Connect(config.Path, config.Host, config.Port, config.InetOptions);
             case "stdio":
                 return new StreamBackend(Console.OpenStandardOutput(), name: $"chardev {config.Id}");
             case "file":

@@ -38,6 +38,7 @@ internal sealed class MigrationConnection : IDisposable
                 try
                 {
                     s.ConnectAsync(EndPoint(socket), cancellationToken).AsTask().GetAwaiter().GetResult();
+                    socket.Options.Apply(s);
                 }
                 catch (SocketException e)
                 {
@@ -287,7 +288,8 @@ internal sealed class MigrationConnection : IDisposable
         }
     }
 
-    private static void Tune(Socket socket)
+    /// <summary>Socket settings for a migration stream: no Nagle delay on TCP, 4 MiB buffers.</summary>
+    internal static void Tune(Socket socket)
     {
         if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
             socket.NoDelay = true;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Qmp.Machine.Sockets;
 
 namespace Qmp.Migration.Channels;
 
@@ -26,19 +27,16 @@ internal sealed class MigrationListener : IDisposable
     /// <exception cref="MigrationException">The address cannot be bound; QEMU's text.</exception>
     public static MigrationListener Listen(SocketMigrationAddress address)
     {
+        if (address.Path is null)
+            return ListenInet(address);
         var socket = MigrationConnection.NewSocket(address);
         try
         {
-            if (address.Path is { } path && File.Exists(path))
-                File.Delete(path);
-            if (address.Path is null)
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (File.Exists(address.Path))
+                File.Delete(address.Path);
             socket.Bind(MigrationConnection.EndPoint(address));
             socket.Listen(1);
-            var bound = address.Path is not null
-                ? address
-                : SocketMigrationAddress.Inet(((IPEndPoint)socket.LocalEndPoint!).Address.ToString(), ((IPEndPoint)socket.LocalEndPoint!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            return new MigrationListener(socket, address, bound);
+            return new MigrationListener(socket, address, address);
         }
         catch (SocketException e)
         {
@@ -50,6 +48,26 @@ internal sealed class MigrationListener : IDisposable
             socket.Dispose();
             throw;
         }
+    }
+
+    // A TCP listener with QEMU's inet options (a port range, the address family); Bound has the port it took.
+    private static MigrationListener ListenInet(SocketMigrationAddress address)
+    {
+        if (!int.TryParse(address.Port, out var port) || port is < 0 or > 65535)
+            throw new MigrationException($"Failed to parse port '{address.Port}'");
+        Socket socket;
+        try
+        {
+            socket = address.Options.Listen(address.Host ?? "", port, 1);
+        }
+        catch (SocketAddressException e)
+        {
+            throw new MigrationException(e.Message, e);
+        }
+        MigrationConnection.Tune(socket);
+        var local = (IPEndPoint)socket.LocalEndPoint!;
+        var bound = SocketMigrationAddress.Inet(local.Address.ToString(), local.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return new MigrationListener(socket, address, bound);
     }
 
     /// <summary>Waits for the source to connect.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using System.Globalization;
+using Qmp.Machine.Sockets;
 
 namespace Qmp.Migration.Channels;
 
@@ -39,12 +40,16 @@ public static class MigrationUri
         }
     }
 
-    // host:port, [v6]:port, with QEMU's ",to=…,ipv4…" options after the port (accepted, not used).
+    // host:port, [v6]:port, with QEMU's ",to=N,ipv4,ipv6,keep-alive" options after the port (others are ignored, as QEMU does).
     private static SocketMigrationAddress ParseInet(string text)
     {
         var comma = text.IndexOf(',', StringComparison.Ordinal);
+        var options = InetSocketOptions.None;
         if (comma >= 0)
+        {
+            options = ParseInetOptions(text[comma..]);
             text = text[..comma];
+        }
         string host, port;
         if (text.StartsWith('['))
         {
@@ -64,7 +69,36 @@ public static class MigrationUri
         }
         if (port.Length == 0)
             throw new MigrationException($"error parsing address '{text}'");
-        return SocketMigrationAddress.Inet(host, port);
+        return SocketMigrationAddress.Inet(host, port, options);
+    }
+
+    // QEMU's inet_parse: each option is looked for in the text (",to=", ",ipv4"...); a flag is bare, =on or =off.
+    private static InetSocketOptions ParseInetOptions(string text)
+    {
+        var options = InetSocketOptions.None;
+        var to = text.IndexOf(",to=", StringComparison.Ordinal);
+        if (to >= 0)
+        {
+            var digits = text[(to + 4)..].Split(',')[0];
+            if (!int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var last))
+                throw new MigrationException("error parsing to= argument");
+            options = options with { To = last };
+        }
+        bool? Flag(string name)
+        {
+            var at = text.IndexOf("," + name, StringComparison.Ordinal);
+            if (at < 0)
+                return null;
+            var rest = text[(at + name.Length + 1)..];
+            var value = rest.Split(',')[0];
+            return value switch
+            {
+                "" or "=on" => true,
+                "=off" => false,
+                _ => throw new MigrationException($"error parsing '{name}' flag '{rest}'"),
+            };
+        }
+        return options with { Ipv4 = Flag("ipv4"), Ipv6 = Flag("ipv6"), KeepAlive = Flag("keep-alive") };
     }
 
     private static FileMigrationAddress ParseFile(string text)

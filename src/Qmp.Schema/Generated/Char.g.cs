@@ -539,7 +539,32 @@ public sealed partial class InetSocketAddress : IQapiType<InetSocketAddress>
     /// </summary>
     public required string Port { get; set; }
 
-    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["host", "port"]);
+    /// <summary>
+    /// <c>numeric</c> (optional): true if the host/port are guaranteed to be numeric, false if name resolution should be attempted.  Defaults to false. (Since 2.9)
+    /// </summary>
+    public bool? Numeric { get; set; }
+
+    /// <summary>
+    /// <c>to</c> (optional): If present, this is range of possible addresses, with port between @port and @to.
+    /// </summary>
+    public ulong? To { get; set; }
+
+    /// <summary>
+    /// <c>ipv4</c> (optional): whether to accept IPv4 addresses, default try both IPv4 and IPv6
+    /// </summary>
+    public bool? Ipv4 { get; set; }
+
+    /// <summary>
+    /// <c>ipv6</c> (optional): whether to accept IPv6 addresses, default try both IPv4 and IPv6
+    /// </summary>
+    public bool? Ipv6 { get; set; }
+
+    /// <summary>
+    /// <c>keep-alive</c> (optional): enable keep-alive when connecting to this socket.  Not supported for passive sockets.  (Since 4.2)
+    /// </summary>
+    public bool? KeepAlive { get; set; }
+
+    private static readonly IReadOnlySet<string> _qapiMemberNames = new HashSet<string>(["host", "port", "numeric", "to", "ipv4", "ipv6", "keep-alive"]);
 
     /// <summary>
     /// Reads a <see cref="InetSocketAddress"/> with QEMU's argument checks.
@@ -563,7 +588,12 @@ public sealed partial class InetSocketAddress : IQapiType<InetSocketAddress>
         if (!obj.TryGetPropertyValue("port", out var vPort_json))
             throw QapiInput.Missing(QapiInput.Member(path, "port"));
         var vPort = QapiInput.Str(vPort_json, QapiInput.Member(path, "port"));
-        var result = new InetSocketAddress { Host = vHost, Port = vPort };
+        bool? vNumeric = obj.TryGetPropertyValue("numeric", out var vNumeric_json) ? QapiInput.Bool(vNumeric_json, QapiInput.Member(path, "numeric")) : null;
+        ulong? vTo = obj.TryGetPropertyValue("to", out var vTo_json) ? QapiInput.SizedUInt(vTo_json, QapiInput.Member(path, "to"), "to", ushort.MaxValue, "uint16_t") : null;
+        bool? vIpv4 = obj.TryGetPropertyValue("ipv4", out var vIpv4_json) ? QapiInput.Bool(vIpv4_json, QapiInput.Member(path, "ipv4")) : null;
+        bool? vIpv6 = obj.TryGetPropertyValue("ipv6", out var vIpv6_json) ? QapiInput.Bool(vIpv6_json, QapiInput.Member(path, "ipv6")) : null;
+        bool? vKeepAlive = obj.TryGetPropertyValue("keep-alive", out var vKeepAlive_json) ? QapiInput.Bool(vKeepAlive_json, QapiInput.Member(path, "keep-alive")) : null;
+        var result = new InetSocketAddress { Host = vHost, Port = vPort, Numeric = vNumeric, To = vTo, Ipv4 = vIpv4, Ipv6 = vIpv6, KeepAlive = vKeepAlive };
         known = _qapiMemberNames;
         return result;
     }
@@ -582,6 +612,16 @@ public sealed partial class InetSocketAddress : IQapiType<InetSocketAddress>
     {
         obj.Add("host", JsonValue.Create(Host));
         obj.Add("port", JsonValue.Create(Port));
+        if (Numeric is not null)
+            obj.Add("numeric", JsonValue.Create(Numeric.Value));
+        if (To is not null)
+            obj.Add("to", JsonValue.Create(To.Value));
+        if (Ipv4 is not null)
+            obj.Add("ipv4", JsonValue.Create(Ipv4.Value));
+        if (Ipv6 is not null)
+            obj.Add("ipv6", JsonValue.Create(Ipv6.Value));
+        if (KeepAlive is not null)
+            obj.Add("keep-alive", JsonValue.Create(KeepAlive.Value));
     }
 }
 

@@ -302,7 +302,7 @@ public static class QmpIntrospection
         {"name":"167","meta-type":"object","members":[{"name":"bar","type":"int"},{"name":"type","type":"str"},{"name":"address","type":"int"},{"name":"size","type":"int"},{"name":"prefetch","type":"bool","default":null},{"name":"mem_type_64","type":"bool","default":null}]},
         {"name":"number","meta-type":"builtin","json-type":"number"},
         {"name":"168","meta-type":"enum","members":[{"name":"inet"},{"name":"unix"},{"name":"fd"}],"values":["inet","unix","fd"]},
-        {"name":"169","meta-type":"object","members":[{"name":"host","type":"str"},{"name":"port","type":"str"}]},
+        {"name":"169","meta-type":"object","members":[{"name":"host","type":"str"},{"name":"port","type":"str"},{"name":"numeric","type":"bool","default":null},{"name":"to","type":"int","default":null},{"name":"ipv4","type":"bool","default":null},{"name":"ipv6","type":"bool","default":null},{"name":"keep-alive","type":"bool","default":null}]},
         {"name":"170","meta-type":"object","members":[{"name":"path","type":"str"}]},
         {"name":"171","meta-type":"object","members":[{"name":"str","type":"str"}]},
         {"name":"172","meta-type":"enum","members":[{"name":"main"}],"values":["main"]},

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
+using Qmp.Machine.Sockets;
 
 namespace Qmp.Machine.Chardevs.Backends;
 
@@ -51,19 +52,33 @@ public sealed class SocketBackend : ICharBackend, IDisposable
     /// <summary>QEMU's query-chardev filename: prefixed with <c>disconnected:</c> while nobody is connected.</summary>
     public string Filename => (Connected ? "" : "disconnected:") + _description;
 
-    /// <summary>Listens on a unix path or TCP address; with <paramref name="wait"/> blocks until the first client connects, as QEMU does.</summary>
+    /// <summary>
+    /// Listens on a unix path or TCP address (with QEMU's inet <paramref name="options"/>); with <paramref name="wait"/>
+    /// blocks until the first client connects, as QEMU does.
+    /// </summary>
     /// <exception cref="MachineOperationException">The address cannot be bound.</exception>
-    public static SocketBackend Listen(string? path, string? host, int port, bool wait)
+    public static SocketBackend Listen(string? path, string? host, int port, bool wait, InetSocketOptions? options = null)
     {
-        EndPoint endpoint = path is not null ? new UnixDomainSocketEndPoint(path) : new IPEndPoint(ResolveHost(host), port);
-        var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, path is not null ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        if (path is null)
+        {
+            Socket tcp;
+            try
+            {
+                tcp = (options ?? InetSocketOptions.None).Listen(host ?? "", port, 1);
+            }
+            catch (SocketAddressException e)
+            {
+                throw new MachineOperationException(e.Message);
+            }
+            // The port bound, as QEMU shows it: the one a range or port 0 gave.
+            return Serve(tcp, Describe(null, host, ((IPEndPoint)tcp.LocalEndPoint!).Port), null, wait);
+        }
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            if (path is not null && File.Exists(path))
+            if (File.Exists(path))
                 File.Delete(path);
-            if (path is null)
-                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Bind(endpoint);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
             listener.Listen(1);
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
@@ -118,9 +133,9 @@ public sealed class SocketBackend : ICharBackend, IDisposable
         return Serve(socket, description, null, wait);
     }
 
-    /// <summary>Connects to a listening unix or TCP socket.</summary>
+    /// <summary>Connects to a listening unix or TCP socket; <paramref name="options"/> may ask for keep-alive.</summary>
     /// <exception cref="MachineOperationException">Nobody listens there.</exception>
-    public static SocketBackend Connect(string? path, string? host, int port)
+    public static SocketBackend Connect(string? path, string? host, int port, InetSocketOptions? options = null)
     {
         EndPoint endpoint = path is not null ? new UnixDomainSocketEndPoint(path) : new IPEndPoint(ResolveHost(host), port);
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, path is not null ? ProtocolType.Unspecified : ProtocolType.Tcp);
@@ -136,6 +151,7 @@ public sealed class SocketBackend : ICharBackend, IDisposable
                 : e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused" : e.Message;
             throw new MachineOperationException($"Failed to connect to '{(path ?? $"{host}:{port}")}': {reason}");
         }
+        options?.Apply(socket);
         var backend = new SocketBackend(null, Describe(path, host, port), null);
         backend.Attach(socket);
         return backend;
