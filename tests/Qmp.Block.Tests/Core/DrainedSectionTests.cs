@@ -22,8 +22,9 @@ public sealed class DrainedSectionTests
         node.Release();
         using (var section = await begin)
         {
-            Assert.True(read.IsCompletedSuccessfully);
+            // The drain waits for the request itself (InFlight 0); the caller's task completes just after.
             Assert.Equal(0, node.InFlight);
+            await read.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(1, node.QuiesceCounter);
         }
         Assert.Equal(0, node.QuiesceCounter);
@@ -41,9 +42,9 @@ public sealed class DrainedSectionTests
         await AssertStaysPendingAsync(begin);
         child.Release();
         using var section = await begin;
-        Assert.True(write.IsCompletedSuccessfully);
         Assert.Equal(0, child.InFlight);
         Assert.Equal(0, parent.InFlight);
+        await write.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -60,8 +61,8 @@ public sealed class DrainedSectionTests
         Assert.Equal(1, parent.QuiesceCounter);
         child.Release();
         using var section = await begin;
-        Assert.True(read.IsCompletedSuccessfully);
-        Assert.Equal(0, parent.InFlight);
+        Assert.Equal((0, 0), (parent.InFlight, child.InFlight));
+        await read.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -76,8 +77,8 @@ public sealed class DrainedSectionTests
         await AssertStaysPendingAsync(begin);
         node.Release();
         var section = await begin;
-        Assert.True(first.IsCompletedSuccessfully);
         Assert.Equal(0, backend.InFlight);
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(backend.Quiesced);
         Assert.Equal((1, 0), (port.Begins, port.Ends));
 
@@ -190,7 +191,8 @@ public sealed class DrainedSectionTests
         await AssertStaysPendingAsync(begin);
         second.Release();
         using var section = await begin;
-        Assert.True(readB.IsCompletedSuccessfully);
+        Assert.Equal((0, 0), (first.InFlight, second.InFlight));
+        await readB.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((1, 1), (first.QuiesceCounter, second.QuiesceCounter));
     }
 
