@@ -43,6 +43,8 @@ public sealed class MigrationChannelTests : IDisposable
         Assert.Equal("error parsing 'ipv4' flag '=yes'", e.Message);
         e = Assert.Throws<MigrationException>(() => MigrationCommands.Address("tcp:h:1,to=x", null));
         Assert.Equal("error parsing to= argument", e.Message);
+        e = Assert.Throws<MigrationException>(() => MigrationCommands.Address("tcp:h:1,to=70000", null));
+        Assert.Equal("error parsing to= argument", e.Message);
     }
 
     [Fact]

@@ -33,18 +33,25 @@ internal sealed class QemuIoHolder : IAsyncDisposable
         var buffer = new char[256];
         // By time: on a loaded machine qemu-io takes a while to start.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!seen.ToString().Contains("qemu-io> ", StringComparison.Ordinal))
+        try
         {
-            var n = await holder._process.StandardOutput.ReadAsync(buffer, timeout.Token);
-            if (n == 0)
+            while (!seen.ToString().Contains("qemu-io> ", StringComparison.Ordinal))
             {
-                // Its stderr is complete only once the exit has been waited for.
-                await holder._process.WaitForExitAsync(timeout.Token);
-                var code = holder._process.ExitCode;
-                await holder.DisposeAsync();
-                throw new InvalidOperationException($"qemu-io could not open {string.Join(' ', info.ArgumentList)} (exit {code}): {await stderr}{seen}");
+                var n = await holder._process.StandardOutput.ReadAsync(buffer, timeout.Token);
+                if (n == 0)
+                {
+                    // Its stderr is complete only once the exit has been waited for.
+                    await holder._process.WaitForExitAsync(timeout.Token);
+                    throw new InvalidOperationException($"qemu-io could not open {string.Join(' ', info.ArgumentList)} (exit {holder._process.ExitCode}): {await stderr}{seen}");
+                }
+                seen.Append(buffer, 0, n);
             }
-            seen.Append(buffer, 0, n);
+        }
+        catch
+        {
+            // A qemu-io that never prompted must not keep the image's locks for the tests after this one.
+            await holder.DisposeAsync();
+            throw;
         }
         return holder;
     }

@@ -34,6 +34,8 @@ public sealed record InetSocketOptions
     {
         var address = ResolvePassive(host, port);
         var last = To ?? port;
+        if (port is < 0 or > IPEndPoint.MaxPort || last > IPEndPoint.MaxPort)
+            throw new SocketAddressException($"Failed to find an available port: ports {port}-{last} are outside 0-{IPEndPoint.MaxPort}");
         if (last < port)
             throw new SocketAddressException($"Failed to find an available port: the range {port}-{last} is empty");
         for (var candidate = port; ; candidate++)
@@ -42,9 +44,10 @@ public sealed record InetSocketOptions
             try
             {
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // QEMU's try_bind: an IPv6 socket also takes IPv4 only when neither or both families were asked for.
+                if (address.AddressFamily == AddressFamily.InterNetworkV6)
+                    socket.DualMode = Ipv4 == Ipv6;
                 socket.Bind(new IPEndPoint(address, candidate));
-                socket.Listen(backlog);
-                return socket;
             }
             catch (SocketException e)
             {
@@ -53,6 +56,17 @@ public sealed record InetSocketOptions
                     throw new SocketAddressException($"Failed to bind socket: {e.Message}", e);
                 if (candidate >= last)
                     throw new SocketAddressException($"Failed to find an available port: {e.Message}", e);
+                continue;
+            }
+            try
+            {
+                socket.Listen(backlog);
+                return socket;
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw new SocketAddressException($"Failed to listen on socket: {e.Message}", e);
             }
         }
     }
@@ -82,8 +96,9 @@ public sealed record InetSocketOptions
     {
         var family = Family();
         SocketAddressException Failed(string reason, Exception? inner = null) => new($"address resolution failed for {host}:{port}: {reason}", inner);
+        // ipv4=on,ipv6=on: QEMU resolves an empty host to "::" and takes both families on one socket.
         if (host.Length == 0)
-            return family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            return family == AddressFamily.InterNetworkV6 || (Ipv4 == true && Ipv6 == true) ? IPAddress.IPv6Any : IPAddress.Any;
         if (IPAddress.TryParse(host, out var literal))
             return family == AddressFamily.Unspecified || literal.AddressFamily == family ? literal : throw Failed("Address family for hostname not supported");
         if (Numeric == true)
@@ -93,7 +108,7 @@ public sealed record InetSocketOptions
         {
             resolved = Dns.GetHostAddresses(host);
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or ArgumentException)
         {
             throw Failed(e.Message, e);
         }

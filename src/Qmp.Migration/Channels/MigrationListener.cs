@@ -64,7 +64,15 @@ internal sealed class MigrationListener : IDisposable
         {
             throw new MigrationException(e.Message, e);
         }
-        MigrationConnection.Tune(socket);
+        try
+        {
+            MigrationConnection.Tune(socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new MigrationException($"Failed to listen on socket: {e.Message}", e);
+        }
         var local = (IPEndPoint)socket.LocalEndPoint!;
         var bound = SocketMigrationAddress.Inet(local.Address.ToString(), local.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return new MigrationListener(socket, address, bound);

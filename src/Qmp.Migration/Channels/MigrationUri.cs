@@ -80,7 +80,7 @@ public static class MigrationUri
         if (to >= 0)
         {
             var digits = text[(to + 4)..].Split(',')[0];
-            if (!int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var last))
+            if (!int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var last) || last > ushort.MaxValue)
                 throw new MigrationException("error parsing to= argument");
             options = options with { To = last };
         }

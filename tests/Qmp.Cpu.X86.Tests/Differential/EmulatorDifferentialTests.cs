@@ -38,7 +38,8 @@ public sealed class EmulatorDifferentialTests(NativeHarnessFixture fixture)
     private static CpuOutcome HostOutcome(CpuCase c, CpuOutcome host)
     {
         var offset = (long)host.Eip - CpuLayout.CodeBase;
-        if (host.Vector != CpuLayout.DebugTrap || offset < 0 || offset >= c.Code.Length || c.Code[offset] != 0xF1)
+        if (Iced.Intel.MnemonicUtils.Mnemonic(c.Form) != Iced.Intel.Mnemonic.Int1 || host.Vector != CpuLayout.DebugTrap
+            || offset < 0 || offset >= c.Code.Length || c.Code[offset] != 0xF1)
             return host;
         return new CpuOutcome
         {

@@ -57,6 +57,18 @@ public sealed class InetSocketOptionsTests
     }
 
     [Fact]
+    public void An_ipv6_listener_takes_ipv4_too_only_when_both_or_neither_family_is_asked_for()
+    {
+        Assert.True(Socket.OSSupportsIPv6, "this test needs IPv6 sockets");
+        using var v6Only = new InetSocketOptions { Ipv6 = true }.Listen("", 0, 1);
+        Assert.Equal((IPAddress.IPv6Any, false), (((IPEndPoint)v6Only.LocalEndPoint!).Address, v6Only.DualMode));
+        using var both = new InetSocketOptions { Ipv4 = true, Ipv6 = true }.Listen("", 0, 1);
+        Assert.Equal((IPAddress.IPv6Any, true), (((IPEndPoint)both.LocalEndPoint!).Address, both.DualMode));
+        var e = Assert.Throws<SocketAddressException>(() => new InetSocketOptions { To = 70000 }.Listen("127.0.0.1", 65000, 1));
+        Assert.Equal("Failed to find an available port: ports 65000-70000 are outside 0-65535", e.Message);
+    }
+
+    [Fact]
     public void Keep_alive_is_set_on_a_connection()
     {
         using var listener = InetSocketOptions.None.Listen("127.0.0.1", 0, 1);

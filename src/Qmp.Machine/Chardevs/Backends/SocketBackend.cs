@@ -96,25 +96,31 @@ public sealed class SocketBackend : ICharBackend, IDisposable
     /// <exception cref="MachineOperationException">The descriptor is not a socket, or cannot listen.</exception>
     public static SocketBackend Adopt(SafeFileHandle descriptor, string name, bool server, bool wait)
     {
-        var socket = new Socket(new SafeSocketHandle(descriptor.DangerousGetHandle(), ownsHandle: true));
+        // One owner at a time: the socket handle takes the descriptor over before anything can fail.
+        var handle = new SafeSocketHandle(descriptor.DangerousGetHandle(), ownsHandle: true);
         descriptor.SetHandleAsInvalid();
+        Socket? socket = null;
+        string description;
         try
         {
+            socket = new Socket(handle);
             // The handle constructor takes any descriptor; SO_TYPE fails with ENOTSOCK on a pipe or file.
             socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Type);
             // Senders often pass it non-blocking, and .NET then refuses the blocking sends and accepts used here.
             socket.Blocking = true;
+            description = socket.LocalEndPoint switch
+            {
+                IPEndPoint ip => Describe(null, ip.Address.ToString(), ip.Port),
+                var local => Describe(local?.ToString() ?? "", null, 0),
+            };
         }
         catch (SocketException)
         {
-            socket.Dispose();
+            if (socket is null)
+                handle.Dispose();
+            socket?.Dispose();
             throw new MachineOperationException($"File descriptor '{name}' is not a socket");
         }
-        var description = socket.LocalEndPoint switch
-        {
-            IPEndPoint ip => Describe(null, ip.Address.ToString(), ip.Port),
-            var local => Describe(local?.ToString() ?? "", null, 0),
-        };
         if (!server)
         {
             var backend = new SocketBackend(null, description, null);
