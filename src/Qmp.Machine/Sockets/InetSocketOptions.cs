@@ -32,7 +32,7 @@ public sealed record InetSocketOptions
     /// <exception cref="SocketAddressException">The address does not resolve, or no port of the range is free.</exception>
     public Socket Listen(string host, int port, int backlog)
     {
-        var address = ResolvePassive(host, port);
+        var address = Resolve(host, port, passive: true);
         var last = To ?? port;
         if (port is < 0 or > IPEndPoint.MaxPort || last > IPEndPoint.MaxPort)
             throw new SocketAddressException($"Failed to find an available port: ports {port}-{last} are outside 0-{IPEndPoint.MaxPort}");
@@ -92,16 +92,21 @@ public sealed record InetSocketOptions
         return AddressFamily.Unspecified;
     }
 
-    private IPAddress ResolvePassive(string host, int port)
+    /// <summary>
+    /// The address <paramref name="host"/> (empty: any address) resolves to, an IPv4 one first. For a listener
+    /// (<paramref name="passive"/>) the family and numeric options apply; a connection resolves without them, as QEMU 7.2's.
+    /// </summary>
+    /// <exception cref="SocketAddressException">The host does not resolve (to an allowed family); QEMU's text.</exception>
+    public IPAddress Resolve(string host, int port, bool passive)
     {
-        var family = Family();
+        var family = passive ? Family() : AddressFamily.Unspecified;
         SocketAddressException Failed(string reason, Exception? inner = null) => new($"address resolution failed for {host}:{port}: {reason}", inner);
         // ipv4=on,ipv6=on: QEMU resolves an empty host to "::" and takes both families on one socket.
         if (host.Length == 0)
-            return family == AddressFamily.InterNetworkV6 || (Ipv4 == true && Ipv6 == true) ? IPAddress.IPv6Any : IPAddress.Any;
+            return passive && (family == AddressFamily.InterNetworkV6 || (Ipv4 == true && Ipv6 == true)) ? IPAddress.IPv6Any : IPAddress.Any;
         if (IPAddress.TryParse(host, out var literal))
             return family == AddressFamily.Unspecified || literal.AddressFamily == family ? literal : throw Failed("Address family for hostname not supported");
-        if (Numeric == true)
+        if (passive && Numeric == true)
             throw Failed("Name or service not known");
         IPAddress[] resolved;
         try

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Qmp.Machine.Sockets;
 
 namespace Qmp.Migration.Channels;
 
@@ -34,10 +36,11 @@ internal sealed class MigrationConnection : IDisposable
         switch (address)
         {
             case SocketMigrationAddress socket:
-                var s = NewSocket(socket);
+                var endpoint = EndPoint(socket);
+                var s = NewSocket(endpoint);
                 try
                 {
-                    s.ConnectAsync(EndPoint(socket), cancellationToken).AsTask().GetAwaiter().GetResult();
+                    s.ConnectAsync(endpoint, cancellationToken).AsTask().GetAwaiter().GetResult();
                     socket.Options.Apply(s);
                 }
                 catch (SocketException e)
@@ -119,41 +122,39 @@ internal sealed class MigrationConnection : IDisposable
         }
     }
 
-    /// <summary>A socket for <paramref name="address"/>, unix or TCP.</summary>
-    public static Socket NewSocket(SocketMigrationAddress address)
+    /// <summary>A stream socket for <paramref name="endpoint"/>, unix or TCP (tuned for migration).</summary>
+    public static Socket NewSocket(EndPoint endpoint)
     {
-        if (address.Path is not null)
+        if (endpoint is UnixDomainSocketEndPoint)
             return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        var endpoint = EndPoint(address);
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         Tune(socket);
         return socket;
     }
 
-    /// <summary>The endpoint of <paramref name="address"/>; an empty host is any address.</summary>
+    /// <summary>The endpoint a source connects to; an empty host is any address.</summary>
     /// <exception cref="MigrationException">The port or host is not valid.</exception>
     public static EndPoint EndPoint(SocketMigrationAddress address)
     {
         if (address.Path is { } path)
             return new UnixDomainSocketEndPoint(path);
-        if (!int.TryParse(address.Port, out var port) || port is < 0 or > 65535)
-            throw new MigrationException($"Failed to parse port '{address.Port}'");
-        var host = address.Host ?? "";
-        if (host.Length == 0)
-            return new IPEndPoint(IPAddress.Any, port);
-        if (IPAddress.TryParse(host, out var ip))
-            return new IPEndPoint(ip, port);
+        var port = Port(address);
         try
         {
-            var resolved = Dns.GetHostAddresses(host);
-            var v4 = resolved.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? resolved.FirstOrDefault();
-            return v4 is null ? throw new MigrationException($"address resolution failed for {host}:{port}") : new IPEndPoint(v4, port);
+            return new IPEndPoint(address.Options.Resolve(address.Host ?? "", port, passive: false), port);
         }
-        catch (SocketException e)
+        catch (SocketAddressException e)
         {
-            throw new MigrationException($"address resolution failed for {host}:{port}: {e.Message}", e);
+            throw new MigrationException(e.Message, e);
         }
     }
+
+    /// <summary>The TCP port of <paramref name="address"/>.</summary>
+    /// <exception cref="MigrationException">Not a port number.</exception>
+    public static int Port(SocketMigrationAddress address) =>
+        int.TryParse(address.Port, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= IPEndPoint.MaxPort
+            ? port
+            : throw new MigrationException($"Failed to parse port '{address.Port}'");
 
     /// <summary>Reads the destination's answer after the stream: null when it loaded, else its reason.</summary>
     /// <exception cref="MigrationException">The return path closed without an answer.</exception>

@@ -29,12 +29,13 @@ internal sealed class MigrationListener : IDisposable
     {
         if (address.Path is null)
             return ListenInet(address);
-        var socket = MigrationConnection.NewSocket(address);
+        var endpoint = MigrationConnection.EndPoint(address);
+        var socket = MigrationConnection.NewSocket(endpoint);
         try
         {
             if (File.Exists(address.Path))
                 File.Delete(address.Path);
-            socket.Bind(MigrationConnection.EndPoint(address));
+            socket.Bind(endpoint);
             socket.Listen(1);
             return new MigrationListener(socket, address, address);
         }
@@ -53,12 +54,10 @@ internal sealed class MigrationListener : IDisposable
     // A TCP listener with QEMU's inet options (a port range, the address family); Bound has the port it took.
     private static MigrationListener ListenInet(SocketMigrationAddress address)
     {
-        if (!int.TryParse(address.Port, out var port) || port is < 0 or > 65535)
-            throw new MigrationException($"Failed to parse port '{address.Port}'");
         Socket socket;
         try
         {
-            socket = address.Options.Listen(address.Host ?? "", port, 1);
+            socket = address.Options.Listen(address.Host ?? "", MigrationConnection.Port(address), 1);
         }
         catch (SocketAddressException e)
         {

@@ -143,7 +143,15 @@ public sealed class SocketBackend : ICharBackend, IDisposable
     /// <exception cref="MachineOperationException">Nobody listens there.</exception>
     public static SocketBackend Connect(string? path, string? host, int port, InetSocketOptions? options = null)
     {
-        EndPoint endpoint = path is not null ? new UnixDomainSocketEndPoint(path) : new IPEndPoint(ResolveHost(host), port);
+        EndPoint endpoint;
+        try
+        {
+            endpoint = path is not null ? new UnixDomainSocketEndPoint(path) : new IPEndPoint((options ?? InetSocketOptions.None).Resolve(host ?? "", port, passive: false), port);
+        }
+        catch (SocketAddressException e)
+        {
+            throw new MachineOperationException(e.Message);
+        }
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, path is not null ? ProtocolType.Unspecified : ProtocolType.Tcp);
         try
         {
@@ -200,9 +208,6 @@ public sealed class SocketBackend : ICharBackend, IDisposable
         _ = backend.AcceptLoopAsync();
         return backend;
     }
-
-    private static IPAddress ResolveHost(string? host) =>
-        string.IsNullOrEmpty(host) ? IPAddress.Any : IPAddress.TryParse(host, out var address) ? address : Dns.GetHostAddresses(host)[0];
 
     private static string Describe(string? path, string? host, int port) => path is not null ? $"unix:{path}" : $"tcp:{host}:{port}";
 
