@@ -29,10 +29,10 @@ internal sealed class JobEventLog
         return list;
     }
 
-    /// <summary>Waits until <paramref name="expected"/> was recorded (as the last event so far).</summary>
-    public async Task WaitForAsync(string expected)
+    /// <summary>Waits until <paramref name="expected"/> was recorded (as the last event so far), 20 s unless told.</summary>
+    public async Task WaitForAsync(string expected, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         while (!_events.Contains(expected))
         {
             Assert.True(DateTime.UtcNow < deadline, $"no '{expected}' event; got {string.Join(", ", _events)}");

@@ -164,7 +164,8 @@ public sealed class MirrorJobTests : IAsyncLifetime
                 JobId = "m0", Device = "src", Target = "tgt", Granularity = 4096, BufSize = 65536,
                 Job = new JobOptions { AutoFinalize = false },
             });
-            await log.WaitForAsync("BLOCK_JOB_READY");
+            // Four writers against a 64 KiB buffer: on a loaded CI machine the first empty bitmap took over 20 s once.
+            await log.WaitForAsync("BLOCK_JOB_READY", TimeSpan.FromSeconds(120));
             await load.WaitForProgressAsync(load.Completed, 200);
             // A drained section pauses the job and holds the guest; nothing of the job is in flight then.
             using (await DrainedSection.BeginAsync(_source))
